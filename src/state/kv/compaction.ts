@@ -1,0 +1,42 @@
+// Physical compaction, in bounded steps. The compact command only moves the compact revision
+// (reads and watches below it are refused from then on) and sets a cursor; every applied entry
+// then walks at most COMPACTION_STEP_ENTRIES history entries below the compact revision and
+// drops what no read at or above it can need: deletes, and puts superseded by a later change
+// still below it. The latest put of each key below it stays (a read at the compact revision
+// returns it). The work is a function of the applied entries only, so replicas stay identical;
+// the step size is therefore a constant, not a setting.
+import type { OrderedStore } from '../store.ts';
+import { escapeKey, keyRevisionKey, parseRevisionKey, revisionKey, successor } from './encoding.ts';
+import { decodeHistoryRecord } from './records.ts';
+import { KV_TABLES, META_COMPACT_CURSOR } from './tables.ts';
+
+export const COMPACTION_STEP_ENTRIES = 1000;
+
+/** Returns the number of history entries examined (0 when no compaction is pending). */
+export function compactStep(store: OrderedStore, compactRevision: number): number {
+  const cursor = store.get(KV_TABLES.meta, META_COMPACT_CURSOR);
+  if (cursor === undefined) return 0;
+  const end = revisionKey(compactRevision, 0);
+  const options = cursor.length === 0 ? { end, limit: COMPACTION_STEP_ENTRIES } : { start: cursor, end, limit: COMPACTION_STEP_ENTRIES };
+  const batch = [...store.range(KV_TABLES.history, options)].map((entry) => ({ key: Uint8Array.from(entry.key), value: Uint8Array.from(entry.value) }));
+  for (const entry of batch) {
+    const at = parseRevisionKey(entry.key);
+    const record = decodeHistoryRecord(entry.value);
+    const escaped = escapeKey(record.key);
+    const ownKey = keyRevisionKey(escaped, at.revision, at.sub);
+    if (record.kind === 'delete' || supersededBelow(store, escaped, ownKey, compactRevision)) {
+      store.delete(KV_TABLES.history, entry.key);
+      store.delete(KV_TABLES.keyRevisions, ownKey);
+    }
+  }
+  if (batch.length < COMPACTION_STEP_ENTRIES) store.delete(KV_TABLES.meta, META_COMPACT_CURSOR);
+  else store.put(KV_TABLES.meta, META_COMPACT_CURSOR, successor(batch[batch.length - 1]!.key));
+  return batch.length;
+}
+
+/** Whether the key changed again after `ownKey` and before `compactRevision`. */
+function supersededBelow(store: OrderedStore, escaped: Uint8Array, ownKey: Uint8Array, compactRevision: number): boolean {
+  const options = { start: successor(ownKey), end: keyRevisionKey(escaped, compactRevision, 0), limit: 1 };
+  for (const _ of store.range(KV_TABLES.keyRevisions, options)) return true;
+  return false;
+}

@@ -1,0 +1,184 @@
+// The OrderedStore on lmdb: one environment (a directory), one named lmdb database per table,
+// byte keys and byte values.
+//
+// Durability (chosen deliberately): lmdb-js's default `overlappingSync` commits a transaction
+// without waiting for the disk and flushes it right after, off the main thread, updating the
+// meta pages in several steps so that after a machine crash the environment opens at a complete
+// earlier transaction, never a torn one. That is exactly what a state machine fed from a WAL
+// needs: crash-CONSISTENT (the applied index always matches the data, because both are written
+// in one transaction) but not durable on every apply, since the WAL holds every entry and the
+// runtime replays the suffix after appliedIndex() on restart. What IS durable is reported by
+// flushed(), which replicated-state.ts turns into durableAppliedIndex(): the WAL may only drop
+// entries at or below it. A process crash (SIGKILL) loses nothing that was committed; only a
+// machine crash can lose the transactions not yet flushed, and those are replayed from the WAL.
+// `noSync` was rejected: lmdb documents that a machine crash can then corrupt the environment.
+//
+// Long keys: lmdb keys are limited to 1978 bytes, while the KV accepts 4 KiB user keys (and
+// encodes them with suffixes). Keys longer than INLINE_KEY_BYTES are stored under their first
+// INLINE_KEY_BYTES bytes followed by the SHA-256 of the whole key, with the full key kept in the
+// value. Such a "group" of long keys sharing a prefix sorts at the right place among all other
+// keys; inside the group the hash order is wrong, so iteration collects the group and sorts it
+// by the real keys. Only keys sharing their first 1900 bytes pay for this.
+import { createHash } from 'node:crypto';
+import { open } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
+import { assert } from '../core/assert.ts';
+import type { OrderedStore, RangeOptions, StoreEntry } from './store.ts';
+
+export const INLINE_KEY_BYTES = 1900;
+const HASH_BYTES = 32;
+const BEYOND_GROUP = Buffer.alloc(HASH_BYTES + 1, 0xff);
+
+export interface LmdbStoreOptions {
+  readonly path: string;
+  readonly tableNames: readonly string[];
+  /** The largest the environment may grow to; lmdb reserves address space, not disk. */
+  readonly mapSizeBytes?: number;
+}
+
+export class LmdbStore implements OrderedStore {
+  readonly tableNames: readonly string[];
+  readonly persistent = true;
+  #root: RootDatabase;
+  #tables = new Map<string, Database<Buffer, Buffer>>();
+  #writing = false;
+
+  constructor(options: LmdbStoreOptions) {
+    this.tableNames = [...new Set(options.tableNames)].sort();
+    this.#root = open({
+      path: options.path,
+      maxDbs: this.tableNames.length + 2,
+      mapSize: options.mapSizeBytes ?? 64 * 1024 ** 3,
+      overlappingSync: true,
+      keyEncoding: 'binary',
+      encoding: 'binary',
+    });
+    for (const name of this.tableNames) {
+      this.#tables.set(name, this.#root.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' }));
+    }
+  }
+
+  get(table: string, key: Uint8Array): Uint8Array | undefined {
+    const database = this.#table(table);
+    if (key.length <= INLINE_KEY_BYTES) return database.get(Buffer.from(key.buffer, key.byteOffset, key.length));
+    const stored = database.get(storedKeyOf(key));
+    if (stored === undefined) return undefined;
+    const entry = decodeLongEntry(stored);
+    // A SHA-256 collision would be the only way to get here; refuse to return the wrong value.
+    assert(Buffer.compare(entry.key, key) === 0, 'lmdb store: long key hash collision');
+    return entry.value;
+  }
+
+  *range(table: string, options: RangeOptions = {}): Iterable<StoreEntry> {
+    const database = this.#table(table);
+    const reverse = options.reverse === true;
+    const limit = options.limit ?? Infinity;
+    if (limit <= 0) return;
+    let yielded = 0;
+    for (const entry of groupedEntries(database, rangeStart(options), reverse)) {
+      if (options.start !== undefined && Buffer.compare(entry.key, options.start) < 0) {
+        if (reverse) return;
+        continue;
+      }
+      if (options.end !== undefined && Buffer.compare(entry.key, options.end) >= 0) {
+        if (!reverse) return;
+        continue;
+      }
+      yield entry;
+      if (++yielded >= limit) return;
+    }
+  }
+
+  put(table: string, key: Uint8Array, value: Uint8Array): void {
+    assert(this.#writing, 'lmdb store: put outside a write transaction');
+    const database = this.#table(table);
+    if (key.length <= INLINE_KEY_BYTES) database.putSync(Buffer.from(key), Buffer.from(value));
+    else database.putSync(storedKeyOf(key), encodeLongEntry(key, value));
+  }
+
+  delete(table: string, key: Uint8Array): void {
+    assert(this.#writing, 'lmdb store: delete outside a write transaction');
+    const database = this.#table(table);
+    database.removeSync(key.length <= INLINE_KEY_BYTES ? Buffer.from(key) : storedKeyOf(key));
+  }
+
+  clearAll(): void {
+    assert(this.#writing, 'lmdb store: clear outside a write transaction');
+    for (const database of this.#tables.values()) database.clearSync();
+  }
+
+  write<T>(body: () => T): T {
+    assert(!this.#writing, 'lmdb store: nested write transaction');
+    this.#writing = true;
+    try {
+      return this.#root.transactionSync(body);
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async flushed(): Promise<void> {
+    await this.#root.flushed;
+  }
+
+  async close(): Promise<void> {
+    await this.#root.flushed;
+    await this.#root.close();
+  }
+
+  #table(name: string): Database<Buffer, Buffer> {
+    const database = this.#tables.get(name);
+    assert(database !== undefined, `lmdb store: unknown table ${name}`);
+    return database;
+  }
+}
+
+function storedKeyOf(key: Uint8Array): Buffer {
+  const hash = createHash('sha256').update(key).digest();
+  return Buffer.concat([key.subarray(0, INLINE_KEY_BYTES), hash]);
+}
+
+function encodeLongEntry(key: Uint8Array, value: Uint8Array): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(key.length, 0);
+  return Buffer.concat([header, key, value]);
+}
+
+function decodeLongEntry(stored: Buffer): StoreEntry {
+  const keyLength = stored.readUInt32BE(0);
+  return { key: stored.subarray(4, 4 + keyLength), value: stored.subarray(4 + keyLength) };
+}
+
+/** Where lmdb starts iterating: forward at the lower bound, reverse at the upper bound (inclusive). */
+function rangeStart(options: RangeOptions): Buffer | undefined {
+  const bound = options.reverse === true ? options.end : options.start;
+  if (bound === undefined) return undefined;
+  if (bound.length <= INLINE_KEY_BYTES) return Buffer.from(bound);
+  const prefix = Buffer.from(bound.subarray(0, INLINE_KEY_BYTES));
+  return options.reverse === true ? Buffer.concat([prefix, BEYOND_GROUP]) : prefix;
+}
+
+/** lmdb entries from `start` on, with every group of long keys resolved and sorted by real key. */
+function* groupedEntries(database: Database<Buffer, Buffer>, start: Buffer | undefined, reverse: boolean): Generator<StoreEntry> {
+  let group: StoreEntry[] = [];
+  let groupPrefix: Buffer | undefined;
+  const flush = function* (): Generator<StoreEntry> {
+    group.sort((a, b) => (reverse ? -1 : 1) * Buffer.compare(a.key, b.key));
+    yield* group;
+    group = [];
+    groupPrefix = undefined;
+  };
+  const options = start === undefined ? { reverse } : { start, reverse };
+  for (const { key, value } of database.getRange(options)) {
+    if (key.length <= INLINE_KEY_BYTES) {
+      if (group.length > 0) yield* flush();
+      yield { key, value };
+      continue;
+    }
+    const prefix = key.subarray(0, INLINE_KEY_BYTES);
+    if (groupPrefix !== undefined && Buffer.compare(prefix, groupPrefix) !== 0) yield* flush();
+    groupPrefix = prefix;
+    group.push(decodeLongEntry(value));
+  }
+  if (group.length > 0) yield* flush();
+}
