@@ -1,0 +1,127 @@
+// The leader's side of log replication: what to send to each follower (entries, a snapshot or a
+// heartbeat), and what to do with their answers. Flow control lives in tracker/progress.ts.
+import type { Progress } from '../tracker/progress.ts';
+import type { Message, NodeId } from '../types.ts';
+import { entrySizeBytes } from '../types.ts';
+import type { Raft } from './raft.ts';
+import { releasePendingReadIndexMessages, answerConfirmedReads } from './read-index.ts';
+
+/**
+ * Sends the follower the entries it needs next (or a snapshot if they were compacted).
+ * With `sendIfEmpty` false, nothing is sent when there are no new entries.
+ * Returns whether a message was sent.
+ */
+export function sendAppend(raft: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
+  const progress = raft.tracker.progress.get(to);
+  if (progress === undefined || progress.isPaused()) return false;
+  const previousIndex = progress.next - 1;
+  const previousTerm = raft.log.term(previousIndex);
+  const entries = previousTerm === undefined ? undefined : raft.log.entriesFrom(progress.next, raft.config.appendBytesPerMessageMax);
+  if (previousTerm === undefined || entries === undefined) return sendSnapshot(raft, to, progress);
+  if (entries.length === 0 && !sendIfEmpty) return false;
+  let bytes = 0;
+  for (const entry of entries) bytes += entrySizeBytes(entry);
+  raft.send({ type: 'append', to, index: previousIndex, logTerm: previousTerm, entries, commit: raft.log.committed });
+  progress.sentEntries(entries.length, bytes);
+  progress.sentCommit = raft.log.committed;
+  return true;
+}
+
+function sendSnapshot(raft: Raft, to: NodeId, progress: Progress): boolean {
+  // A follower we have not heard from may be down; do not ship a snapshot into the void.
+  if (!progress.recentActive) return false;
+  const snapshot = raft.log.snapshot();
+  if (snapshot === undefined) return false; // temporarily unavailable; retried on the next heartbeat
+  raft.config.logger?.info(`node ${raft.id} sends snapshot at ${snapshot.metadata.index} to ${to} (next ${progress.next}, first index ${raft.log.firstIndex()})`);
+  raft.send({ type: 'snapshot', to, snapshot });
+  progress.becomeSnapshot(snapshot.metadata.index);
+  return true;
+}
+
+export function bcastAppend(raft: Raft): void {
+  raft.tracker.visit((id) => {
+    if (id !== raft.id) sendAppend(raft, id, true);
+  });
+}
+
+/** Heartbeats carry a commit index the follower can use safely: never past what it has matched. */
+export function bcastHeartbeat(raft: Raft, context: Uint8Array | undefined): void {
+  raft.tracker.visit((id, progress) => {
+    if (id === raft.id) return;
+    const commit = Math.min(progress.match, raft.log.committed);
+    raft.send({ type: 'heartbeat', to: id, commit, context });
+    progress.sentCommit = commit;
+  });
+}
+
+export function sendTimeoutNow(raft: Raft, to: NodeId): void {
+  raft.send({ type: 'timeout-now', to });
+}
+
+/** Advances the commit index to what a quorum has acknowledged, counting only entries of this term. */
+export function maybeCommit(raft: Raft): boolean {
+  const quorumIndex = raft.tracker.committed();
+  if (raft.config.injectedBugs.has('commit-previous-term')) {
+    // Injected bug: count replicas of entries from earlier terms (the Figure 8 mistake).
+    const index = Math.min(quorumIndex, raft.log.lastIndex());
+    if (index <= raft.log.committed) return false;
+    raft.log.commitTo(index);
+    return true;
+  }
+  return raft.log.maybeCommit(quorumIndex, raft.term);
+}
+
+/** After the commit index moved: tell followers and serve reads that waited for it. */
+export function afterCommit(raft: Raft): void {
+  releasePendingReadIndexMessages(raft);
+  bcastAppend(raft);
+}
+
+export function handleAppendResponse(raft: Raft, message: Message, progress: Progress): void {
+  progress.recentActive = true;
+  if (message.reject) {
+    handleAppendRejection(raft, message, progress);
+    return;
+  }
+  const updated = progress.maybeUpdate(message.index) || (progress.match === message.index && progress.state === 'probe');
+  if (!updated) return;
+  if (progress.state === 'probe') {
+    progress.becomeReplicate();
+  } else if (progress.state === 'snapshot' && progress.match + 1 >= raft.log.firstIndex()) {
+    // The snapshot (or an append) brought the follower far enough to stream entries again.
+    progress.becomeProbe();
+    progress.becomeReplicate();
+  } else if (progress.state === 'replicate') {
+    progress.inflights.freeLE(message.index);
+  }
+  if (maybeCommit(raft)) afterCommit(raft);
+  else if (message.from !== raft.id && progress.canBumpCommit(raft.log.committed)) sendAppend(raft, message.from, true);
+  // Freed window space may allow several size-limited messages at once.
+  if (message.from !== raft.id) {
+    while (sendAppend(raft, message.from, false)) {
+      // keep filling the inflight window
+    }
+  }
+  if (message.from === raft.leadTransferee && progress.match === raft.log.lastIndex()) {
+    raft.config.logger?.info(`node ${raft.id} sends timeout-now to ${message.from}: it caught up for the leader transfer`);
+    sendTimeoutNow(raft, message.from);
+  }
+}
+
+function handleAppendRejection(raft: Raft, message: Message, progress: Progress): void {
+  // The follower says where its log may match; with the term of that entry we can skip every
+  // entry of a conflicting term in one round trip instead of one index at a time.
+  let nextProbe = message.rejectHint;
+  if (message.logTerm > 0) nextProbe = raft.log.findConflictByTerm(message.rejectHint, message.logTerm).index;
+  if (progress.maybeDecreaseTo(message.index, nextProbe)) {
+    if (progress.state === 'replicate') progress.becomeProbe();
+    sendAppend(raft, message.from, true);
+  }
+}
+
+export function handleHeartbeatResponse(raft: Raft, message: Message, progress: Progress): void {
+  progress.recentActive = true;
+  progress.messageFlowPaused = false;
+  if (progress.match < raft.log.lastIndex()) sendAppend(raft, message.from, true);
+  if (message.context !== undefined && message.context.byteLength > 0) answerConfirmedReads(raft, message.from, message.context);
+}
