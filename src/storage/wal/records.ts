@@ -1,0 +1,159 @@
+// WAL records. On disk every record is
+//
+//   payloadLength u32 | crc u32 | type u8 | payload
+//
+// and the CRC-32C covers, in this order, the segment's sequence number (8 bytes), the record's
+// byte offset in the segment (8 bytes), payloadLength, type and payload. Binding the position into
+// the checksum means a copy of a record found anywhere else (in a payload holding WAL bytes, in a
+// stale block) does not verify, which keeps the torn-tail / corruption distinction honest.
+import { crc32c } from '../../util/crc32c.ts';
+import type { Entry, EntryType, HardState } from '../../core/index.ts';
+import { BinaryReader, BinaryWriter, DecodeError } from '../binary.ts';
+
+export const RECORD_HEADER_BYTES = 9;
+export const WAL_MAGIC = 0x4c415743; // 'CWAL'
+export const WAL_VERSION = 1;
+
+/** Record type codes: stable on disk, never reuse one. */
+export const RECORD_TYPE = {
+  header: 1,
+  entries: 2,
+  hardState: 3,
+  snapshotInstall: 4,
+  compact: 5,
+} as const;
+
+export type WalRecord =
+  /** First record of every segment. */
+  | { readonly type: 'header'; readonly sequence: number; readonly firstIndex: number; readonly previousSegmentBytes: number }
+  /** Consecutive entries from entries[0].index; they replace any existing suffix from that index. */
+  | { readonly type: 'entries'; readonly entries: readonly Entry[] }
+  | { readonly type: 'hard-state'; readonly hardState: HardState }
+  /** A snapshot from the leader was installed (its file is durable): the log is now empty after it. */
+  | { readonly type: 'snapshot-install'; readonly index: number; readonly term: number }
+  /** Entries up to `index` (whose term is `term`) were dropped. Also opens every segment, as its base. */
+  | { readonly type: 'compact'; readonly index: number; readonly term: number };
+
+const ENTRY_TYPE_CODES: Record<EntryType, number> = { 'normal': 0, 'conf-change': 1 };
+const ENTRY_TYPES: readonly EntryType[] = ['normal', 'conf-change'];
+
+/** Bytes an entry takes inside an entries record (term, type, data length, data). */
+export function encodedEntryBytes(entry: Entry): number {
+  return 8 + 1 + 4 + entry.data.byteLength;
+}
+
+export function encodePayload(record: WalRecord): EncodedRecord {
+  const writer = new BinaryWriter(record.type === 'entries' ? 16 + record.entries.reduce((sum, entry) => sum + encodedEntryBytes(entry), 0) : 32);
+  switch (record.type) {
+    case 'header':
+      writer.uint32(WAL_MAGIC).uint32(WAL_VERSION).uint53(record.sequence).uint53(record.firstIndex).uint53(record.previousSegmentBytes);
+      return { type: RECORD_TYPE.header, payload: writer.finish() };
+    case 'entries':
+      writer.uint53(record.entries[0]!.index).uint32(record.entries.length);
+      for (const entry of record.entries) writer.uint53(entry.term).uint8(ENTRY_TYPE_CODES[entry.type]).blob(entry.data);
+      return { type: RECORD_TYPE.entries, payload: writer.finish() };
+    case 'hard-state':
+      writer.uint53(record.hardState.term).uint53(record.hardState.vote).uint53(record.hardState.commit);
+      return { type: RECORD_TYPE.hardState, payload: writer.finish() };
+    case 'snapshot-install':
+      writer.uint53(record.index).uint53(record.term);
+      return { type: RECORD_TYPE.snapshotInstall, payload: writer.finish() };
+    case 'compact':
+      writer.uint53(record.index).uint53(record.term);
+      return { type: RECORD_TYPE.compact, payload: writer.finish() };
+  }
+}
+
+/** Decodes a payload whose checksum verified. Throws DecodeError on a malformed payload. */
+export function decodePayload(type: number, payload: Uint8Array): WalRecord {
+  const reader = new BinaryReader(payload);
+  let record: WalRecord;
+  switch (type) {
+    case RECORD_TYPE.header: {
+      const magic = reader.uint32();
+      const version = reader.uint32();
+      if (magic !== WAL_MAGIC) throw new DecodeError('not a Cairn WAL segment (bad magic number)');
+      if (version !== WAL_VERSION) throw new DecodeError(`WAL format version ${version} is not supported (expected ${WAL_VERSION})`);
+      record = { type: 'header', sequence: reader.uint53(), firstIndex: reader.uint53(), previousSegmentBytes: reader.uint53() };
+      break;
+    }
+    case RECORD_TYPE.entries:
+      record = { type: 'entries', entries: decodeEntries(reader, payload.byteLength) };
+      break;
+    case RECORD_TYPE.hardState:
+      record = { type: 'hard-state', hardState: { term: reader.uint53(), vote: reader.uint53(), commit: reader.uint53() } };
+      break;
+    case RECORD_TYPE.snapshotInstall:
+      record = { type: 'snapshot-install', index: reader.uint53(), term: reader.uint53() };
+      break;
+    case RECORD_TYPE.compact:
+      record = { type: 'compact', index: reader.uint53(), term: reader.uint53() };
+      break;
+    default:
+      throw new DecodeError(`unknown record type ${type}`);
+  }
+  reader.expectEnd(`a record of type ${type}`);
+  return record;
+}
+
+function decodeEntries(reader: BinaryReader, payloadBytes: number): Entry[] {
+  const firstIndex = reader.uint53();
+  const count = reader.uint32();
+  if (count === 0 || count > payloadBytes / 13) throw new DecodeError(`an entries record claims ${count} entries`);
+  const entries: Entry[] = [];
+  for (let position = 0; position < count; position++) {
+    const term = reader.uint53();
+    const type = ENTRY_TYPES[reader.uint8()];
+    if (type === undefined) throw new DecodeError('unknown entry type');
+    entries.push({ index: firstIndex + position, term, type, data: reader.blob(payloadBytes) });
+  }
+  return entries;
+}
+
+function checksum(sequence: number, offset: number, type: number, payload: Uint8Array): number {
+  const prefix = new BinaryWriter(21).uint53(sequence).uint53(offset).uint32(payload.byteLength).uint8(type).finish();
+  return crc32c(payload, crc32c(prefix));
+}
+
+export interface EncodedRecord {
+  readonly type: number;
+  readonly payload: Uint8Array;
+}
+
+export function framedBytes(encoded: EncodedRecord): number {
+  return RECORD_HEADER_BYTES + encoded.payload.byteLength;
+}
+
+/** Appends the framed record to `writer`, whose first byte goes to `startOffset` of the segment. */
+export function frameRecord(writer: BinaryWriter, sequence: number, startOffset: number, encoded: EncodedRecord): void {
+  const offset = startOffset + writer.length;
+  const { type, payload } = encoded;
+  writer.uint32(payload.byteLength).uint32(checksum(sequence, offset, type, payload)).uint8(type).raw(payload);
+}
+
+export type RecordRead =
+  | { readonly ok: true; readonly type: number; readonly payload: Uint8Array; readonly nextOffset: number }
+  | { readonly ok: false; readonly reason: string };
+
+const KNOWN_TYPES = new Set<number>(Object.values(RECORD_TYPE));
+
+export function isKnownRecordType(type: number): boolean {
+  return KNOWN_TYPES.has(type);
+}
+
+/** Reads the framed record at `offset` of a segment's bytes and verifies it. Never throws. */
+export function readRecord(bytes: Uint8Array, sequence: number, offset: number, maxRecordBytes: number): RecordRead {
+  const remaining = bytes.byteLength - offset;
+  if (remaining < RECORD_HEADER_BYTES) return { ok: false, reason: `a partial record header (${remaining} bytes)` };
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, RECORD_HEADER_BYTES);
+  const length = view.getUint32(0, true);
+  const type = view.getUint8(8);
+  if (!KNOWN_TYPES.has(type)) return { ok: false, reason: `an unknown record type ${type}` };
+  if (length > maxRecordBytes) return { ok: false, reason: `a record length of ${length} bytes beyond the limit of ${maxRecordBytes}` };
+  if (length > remaining - RECORD_HEADER_BYTES) {
+    return { ok: false, reason: `a record of ${length} bytes cut short at ${remaining - RECORD_HEADER_BYTES}` };
+  }
+  const payload = bytes.subarray(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + length);
+  if (checksum(sequence, offset, type, payload) !== view.getUint32(4, true)) return { ok: false, reason: 'a checksum mismatch' };
+  return { ok: true, type, payload, nextOffset: offset + RECORD_HEADER_BYTES + length };
+}
