@@ -1,0 +1,146 @@
+// Checkers for Raft's safety properties (Raft paper, Figure 3), fed by observations of a running
+// cluster: who became leader in which term, which entry each node applied at each index, the
+// nodes' logs, and which writes were acknowledged to clients. Shared by the simulator and chaos.
+
+export type ViolationKind =
+  | 'election-safety'
+  | 'log-matching'
+  | 'leader-completeness'
+  | 'state-machine-safety'
+  | 'lost-acknowledged-write'
+  | 'liveness'
+  | 'linearizability'
+  | 'invariant';
+
+export interface Violation {
+  readonly kind: ViolationKind;
+  readonly message: string;
+  readonly timeMs: number;
+}
+
+/** An entry as the checker compares it: same index and term must mean same content. */
+export interface ObservedEntry {
+  readonly index: number;
+  readonly term: number;
+  /** Any stable text form of the entry's type and data. */
+  readonly content: string;
+}
+
+export interface ObservedLog {
+  readonly nodeId: number;
+  /** Consecutive entries (the log after its snapshot). */
+  readonly entries: readonly ObservedEntry[];
+  /** The term of any index this log holds (including the snapshot's), undefined if not held. */
+  termAt(index: number): number | undefined;
+  readonly snapshotIndex: number;
+}
+
+/** Every entry applied anywhere, by index; applied implies committed. */
+interface AppliedRecord {
+  readonly term: number;
+  readonly content: string;
+  readonly nodeId: number;
+}
+
+export class RaftSafetyChecker {
+  readonly violations: Violation[] = [];
+  private readonly leaders = new Map<number, number>();
+  private readonly applied = new Map<number, AppliedRecord>();
+  private highestApplied = 0;
+  /** Violations beyond this many are counted but not kept (a broken run repeats itself). */
+  readonly violationsKeptMax: number;
+  violationCount = 0;
+
+  constructor(violationsKeptMax = 20) {
+    this.violationsKeptMax = violationsKeptMax;
+  }
+
+  report(kind: ViolationKind, message: string, timeMs: number): void {
+    this.violationCount++;
+    if (this.violations.length < this.violationsKeptMax) this.violations.push({ kind, message, timeMs });
+  }
+
+  get leaderTerms(): ReadonlyMap<number, number> {
+    return this.leaders;
+  }
+
+  /** Election safety (at most one leader per term) and leader completeness (it holds every committed entry). */
+  onLeader(term: number, nodeId: number, log: ObservedLog, timeMs: number): void {
+    const previous = this.leaders.get(term);
+    if (previous !== undefined && previous !== nodeId) {
+      this.report('election-safety', `term ${term} has two leaders: ${previous} and ${nodeId}`, timeMs);
+    }
+    this.leaders.set(term, nodeId);
+    for (const [index, record] of this.applied) {
+      // Entries folded into the leader's snapshot are in its state, not its log.
+      if (index <= log.snapshotIndex) continue;
+      const held = log.termAt(index);
+      if (held !== record.term) {
+        this.report('leader-completeness',
+          `leader ${nodeId} of term ${term} lacks committed entry ${record.term}/${index} (applied by ${record.nodeId}); it has term ${held ?? 'none'} there`,
+          timeMs);
+        return;
+      }
+    }
+  }
+
+  /** State machine safety: every node applies the same entry at the same index. */
+  onApply(nodeId: number, entry: ObservedEntry, timeMs: number): void {
+    const existing = this.applied.get(entry.index);
+    if (existing === undefined) {
+      this.applied.set(entry.index, { term: entry.term, content: entry.content, nodeId });
+      this.highestApplied = Math.max(this.highestApplied, entry.index);
+      return;
+    }
+    if (existing.term !== entry.term || existing.content !== entry.content) {
+      this.report('state-machine-safety',
+        `node ${nodeId} applied ${entry.term}/${entry.index} ${entry.content.slice(0, 60)} but node ${existing.nodeId} applied ${existing.term}/${entry.index} ${existing.content.slice(0, 60)}`,
+        timeMs);
+    }
+  }
+
+  /** Log matching: if two logs hold an entry with the same index and term, they agree up to it. */
+  checkLogMatching(logs: readonly ObservedLog[], timeMs: number): void {
+    for (let first = 0; first < logs.length; first++) {
+      for (let second = first + 1; second < logs.length; second++) {
+        const problem = compareLogs(logs[first]!, logs[second]!);
+        if (problem !== undefined) {
+          this.report('log-matching', problem, timeMs);
+          return;
+        }
+      }
+    }
+  }
+
+  /** A write the cluster acknowledged at (index, term) must be what was applied there. */
+  checkAcknowledged(index: number, term: number, content: string, timeMs: number): void {
+    const record = this.applied.get(index);
+    if (record === undefined) {
+      this.report('lost-acknowledged-write', `write acknowledged at ${term}/${index} was never applied by any node`, timeMs);
+    } else if (record.term !== term || record.content !== content) {
+      this.report('lost-acknowledged-write', `write acknowledged at ${term}/${index} but ${record.term}/${index} was applied there`, timeMs);
+    }
+  }
+
+  appliedCount(): number {
+    return this.applied.size;
+  }
+}
+
+function compareLogs(a: ObservedLog, b: ObservedLog): string | undefined {
+  const byIndexB = new Map(b.entries.map((entry) => [entry.index, entry]));
+  let divergedAt: number | undefined;
+  for (const entry of a.entries) {
+    const other = byIndexB.get(entry.index);
+    if (other === undefined) continue;
+    const same = other.term === entry.term && other.content === entry.content;
+    if (other.term === entry.term && !same) {
+      return `nodes ${a.nodeId} and ${b.nodeId} hold different entries with the same index and term ${entry.term}/${entry.index}`;
+    }
+    if (!same) divergedAt ??= entry.index;
+    else if (divergedAt !== undefined) {
+      return `nodes ${a.nodeId} and ${b.nodeId} agree at ${entry.term}/${entry.index} but differ at ${divergedAt}`;
+    }
+  }
+  return undefined;
+}
