@@ -4,7 +4,7 @@
 // drops what no read at or above it can need: deletes, and puts superseded by a later change
 // still below it. The latest put of each key below it stays (a read at the compact revision
 // returns it). The work is a function of the applied entries only, so replicas stay identical;
-// the step size is therefore a constant, not a setting.
+// the step size must therefore be the same on every member (default COMPACTION_STEP_ENTRIES).
 import type { OrderedStore } from '../store.ts';
 import { escapeKey, keyRevisionKey, parseRevisionKey, revisionKey, successor } from './encoding.ts';
 import { decodeHistoryRecord } from './records.ts';
@@ -13,11 +13,11 @@ import { KV_TABLES, META_COMPACT_CURSOR } from './tables.ts';
 export const COMPACTION_STEP_ENTRIES = 1000;
 
 /** Returns the number of history entries examined (0 when no compaction is pending). */
-export function compactStep(store: OrderedStore, compactRevision: number): number {
+export function compactStep(store: OrderedStore, compactRevision: number, stepEntries = COMPACTION_STEP_ENTRIES): number {
   const cursor = store.get(KV_TABLES.meta, META_COMPACT_CURSOR);
   if (cursor === undefined) return 0;
   const end = revisionKey(compactRevision, 0);
-  const options = cursor.length === 0 ? { end, limit: COMPACTION_STEP_ENTRIES } : { start: cursor, end, limit: COMPACTION_STEP_ENTRIES };
+  const options = cursor.length === 0 ? { end, limit: stepEntries } : { start: cursor, end, limit: stepEntries };
   const batch = [...store.range(KV_TABLES.history, options)].map((entry) => ({ key: Uint8Array.from(entry.key), value: Uint8Array.from(entry.value) }));
   for (const entry of batch) {
     const at = parseRevisionKey(entry.key);
@@ -29,7 +29,7 @@ export function compactStep(store: OrderedStore, compactRevision: number): numbe
       store.delete(KV_TABLES.keyRevisions, ownKey);
     }
   }
-  if (batch.length < COMPACTION_STEP_ENTRIES) store.delete(KV_TABLES.meta, META_COMPACT_CURSOR);
+  if (batch.length < stepEntries) store.delete(KV_TABLES.meta, META_COMPACT_CURSOR);
   else store.put(KV_TABLES.meta, META_COMPACT_CURSOR, successor(batch[batch.length - 1]!.key));
   return batch.length;
 }

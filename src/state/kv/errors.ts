@@ -23,6 +23,7 @@ export type KvErrorCode =
   | 'too-many-leases'
   | 'not-leader'
   | 'watch-too-slow'
+  | 'too-many-watchers'
   | 'watch-cancelled';
 
 export interface KvError extends StateError<KvErrorCode> {

@@ -22,7 +22,7 @@ import {
   KIND_DELETE, KIND_PUT, decodeKeyRecord, decodeLeaseRecord, encodeHistoryRecord, encodeKeyRecord, encodeLeaseRecord,
 } from './records.ts';
 import type { KeyRecord, KeyValue, LeaseRecord } from './records.ts';
-import { compactStep } from './compaction.ts';
+import { COMPACTION_STEP_ENTRIES, compactStep } from './compaction.ts';
 import {
   KV_TABLES, KV_TABLE_NAMES, META_COMPACT_CURSOR, META_COMPACT_REVISION, META_LEASE_COUNT, META_REVISION, toKeyValue, visibleSegments,
 } from './tables.ts';
@@ -112,6 +112,8 @@ export interface KvStateOptions {
    * would diverge). The runtime should also check them before proposing, for an early error.
    */
   readonly limits?: Partial<KvLimits>;
+  /** History entries physical compaction examines per applied entry; the same on every member. */
+  readonly compactionStepEntries?: number;
 }
 
 /** Per write command: the revision it will get if it changes anything, and its changes so far. */
@@ -125,6 +127,7 @@ export class KvState implements StateModule<KvResult> {
   readonly tag = KV_MODULE_TAG;
   readonly tableNames = KV_TABLE_NAMES;
   readonly limits: KvLimits;
+  readonly #compactionStepEntries: number;
   #store!: OrderedStore;
   #reader!: KvReader;
   #revision = 0;
@@ -135,6 +138,13 @@ export class KvState implements StateModule<KvResult> {
 
   constructor(options: KvStateOptions = {}) {
     this.limits = { ...DEFAULT_KV_LIMITS, ...options.limits };
+    this.#compactionStepEntries = options.compactionStepEntries ?? COMPACTION_STEP_ENTRIES;
+    assert(Number.isInteger(this.#compactionStepEntries) && this.#compactionStepEntries >= 1, 'compactionStepEntries must be a whole number >= 1');
+  }
+
+  /** Whether physical compaction still has history to walk (for tests and metrics). */
+  compactionPending(): boolean {
+    return this.#store.get(KV_TABLES.meta, META_COMPACT_CURSOR) !== undefined;
   }
 
   attach(store: OrderedStore): void {
@@ -206,7 +216,7 @@ export class KvState implements StateModule<KvResult> {
   }
 
   afterEntry(_entry: AppliedEntry): void {
-    compactStep(this.#store, this.#compactRevision);
+    compactStep(this.#store, this.#compactRevision, this.#compactionStepEntries);
   }
 
   committed(): void {
@@ -340,10 +350,18 @@ export class KvState implements StateModule<KvResult> {
     return { revision: this.#revision + 1, sub: 0, events: [] };
   }
 
+  /**
+   * The first change of a command moves the store to the command's revision at once, so later
+   * reads in the same transaction see the change at the revision they report (as in etcd).
+   */
+  #nextSub(context: WriteContext): number {
+    this.#revision = context.revision;
+    return context.sub++;
+  }
+
   /** A command that changed at least one key takes the next revision (etcd: one per txn). */
   #finishWrite(context: WriteContext): void {
     if (context.sub === 0) return;
-    this.#revision = context.revision;
     this.#store.put(KV_TABLES.meta, META_REVISION, uint64Bytes(this.#revision));
     this.#pending.events.push(...context.events);
   }
@@ -359,7 +377,7 @@ export class KvState implements StateModule<KvResult> {
       lease,
       value,
     };
-    const sub = context.sub++;
+    const sub = this.#nextSub(context);
     this.#store.put(KV_TABLES.current, key, encodeKeyRecord(record));
     this.#store.put(KV_TABLES.history, revisionKey(context.revision, sub), encodeHistoryRecord({ kind: 'put', key, ...record }));
     this.#store.put(KV_TABLES.keyRevisions, keyRevisionKey(escapeKey(key), context.revision, sub), Uint8Array.of(KIND_PUT));
@@ -384,7 +402,7 @@ export class KvState implements StateModule<KvResult> {
   }
 
   #deleteKey(context: WriteContext, key: Uint8Array, previous: KeyRecord): KeyValue {
-    const sub = context.sub++;
+    const sub = this.#nextSub(context);
     this.#store.delete(KV_TABLES.current, key);
     const tombstone = { kind: 'delete' as const, key, createRevision: 0, version: 0, lease: 0, value: EMPTY_BYTES };
     this.#store.put(KV_TABLES.history, revisionKey(context.revision, sub), encodeHistoryRecord(tombstone));
