@@ -60,6 +60,7 @@ export class LmdbStore implements OrderedStore {
 
   get(table: string, key: Uint8Array): Uint8Array | undefined {
     const database = this.#table(table);
+    if (key.length === 0) return undefined;
     if (key.length <= INLINE_KEY_BYTES) return database.get(Buffer.from(key.buffer, key.byteOffset, key.length));
     const stored = database.get(storedKeyOf(key));
     if (stored === undefined) return undefined;
@@ -91,6 +92,7 @@ export class LmdbStore implements OrderedStore {
 
   put(table: string, key: Uint8Array, value: Uint8Array): void {
     assert(this.#writing, 'lmdb store: put outside a write transaction');
+    assert(key.length > 0, 'lmdb store: empty key');
     const database = this.#table(table);
     if (key.length <= INLINE_KEY_BYTES) database.putSync(Buffer.from(key), Buffer.from(value));
     else database.putSync(storedKeyOf(key), encodeLongEntry(key, value));
@@ -99,6 +101,7 @@ export class LmdbStore implements OrderedStore {
   delete(table: string, key: Uint8Array): void {
     assert(this.#writing, 'lmdb store: delete outside a write transaction');
     const database = this.#table(table);
+    if (key.length === 0) return;
     database.removeSync(key.length <= INLINE_KEY_BYTES ? Buffer.from(key) : storedKeyOf(key));
   }
 

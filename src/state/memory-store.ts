@@ -53,6 +53,7 @@ export class MemoryStore implements OrderedStore {
 
   put(table: string, key: Uint8Array, value: Uint8Array): void {
     const t = this.#writable(table);
+    assert(key.length > 0, 'memory store: empty key');
     const ownKey = Buffer.from(key);
     const position = search(t.keys, ownKey);
     this.#undo!.push({ table: t, key: ownKey, previous: position.found ? t.values[position.index] : undefined });

@@ -19,6 +19,7 @@ export interface RangeOptions {
   readonly limit?: number;
 }
 
+/** Keys are never empty (lmdb refuses them); range bounds may be. */
 export interface OrderedStore {
   /** The table names this store was opened with, sorted. */
   readonly tableNames: readonly string[];
