@@ -3,17 +3,17 @@
 // The broker validates a batch and assigns offsets by rewriting baseOffset in place; it never
 // decompresses or re-encodes records, so gzip, snappy, lz4 and zstd batches all pass through byte
 // for byte. This works because the CRC-32C covers only attributes..end: baseOffset, batchLength,
-// partitionLeaderEpoch and magic are outside it. Decoding and building records (with optional gzip)
-// is here for tools and tests.
+// partitionLeaderEpoch and magic are outside it. Decoding and building records (optionally gzip or
+// zstd, the codecs Node ships) is here for tools and tests.
 //
 // Layout (61-byte header): baseOffset i64 | batchLength i32 (bytes after this field) |
 // partitionLeaderEpoch i32 | magic i8 = 2 | crc u32 | attributes i16 | lastOffsetDelta i32 |
 // baseTimestamp i64 | maxTimestamp i64 | producerId i64 | producerEpoch i16 | baseSequence i32 |
 // recordsCount i32 | records...
 
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { crc32c } from '../../util/crc32c.ts';
-import { KafkaReader, KafkaWriter } from './buffer.ts';
+import { DEFAULT_DECODE_LIMITS, KafkaReader, KafkaWriter } from './buffer.ts';
 import type { KafkaDecodeLimits } from './buffer.ts';
 import { KafkaDecodeError } from './codec-errors.ts';
 
@@ -197,13 +197,13 @@ export interface KafkaRecord {
 }
 
 /**
- * Decodes the records of a validated batch. Uncompressed and gzip batches only (the broker itself
- * never needs this); decompressed size is bounded by `limits.bytesMax`.
+ * Decodes the records of a validated batch: uncompressed, gzip or zstd (the codecs Node has; the
+ * broker itself never needs this). Decompressed size is bounded by `limits.bytesMax`.
  */
 export function decodeRecords(batch: RecordBatchView, limits: Partial<KafkaDecodeLimits> = {}): KafkaRecord[] {
   const { header, position } = batch;
   let body = batch.bytes.subarray(RECORD_BATCH_HEADER_BYTES);
-  if (header.compression === 'gzip') body = gunzip(body, limits, position);
+  if (header.compression === 'gzip' || header.compression === 'zstd') body = decompress(header.compression, body, limits, position);
   else if (header.compression !== 'none') throw error('record_batch_compression', position, `cannot decode ${header.compression} records here`);
   const reader = new KafkaReader(body, limits);
   reader.startMessage(`RecordBatch@${position}.records`);
@@ -216,11 +216,12 @@ export function decodeRecords(batch: RecordBatchView, limits: Partial<KafkaDecod
   return records;
 }
 
-function gunzip(body: Uint8Array, limits: Partial<KafkaDecodeLimits>, position: number): Uint8Array {
+function decompress(compression: 'gzip' | 'zstd', body: Uint8Array, limits: Partial<KafkaDecodeLimits>, position: number): Uint8Array {
+  const options = { maxOutputLength: limits.bytesMax ?? DEFAULT_DECODE_LIMITS.bytesMax };
   try {
-    return new Uint8Array(gunzipSync(body, { maxOutputLength: limits.bytesMax ?? 100 * 1024 * 1024 }));
+    return new Uint8Array(compression === 'gzip' ? gunzipSync(body, options) : zstdDecompressSync(body, options));
   } catch (cause) {
-    throw error('record_invalid', position, `gzip records do not decompress: ${(cause as Error).message}`);
+    throw error('record_invalid', position, `${compression} records do not decompress: ${(cause as Error).message}`);
   }
 }
 
@@ -272,7 +273,7 @@ export interface BuildRecordBatchOptions {
   readonly baseOffset?: bigint;
   readonly partitionLeaderEpoch?: number;
   readonly baseTimestamp?: bigint;
-  readonly compression?: 'none' | 'gzip';
+  readonly compression?: 'none' | 'gzip' | 'zstd';
   readonly producerId?: bigint;
   readonly producerEpoch?: number;
   readonly baseSequence?: number;
@@ -283,8 +284,9 @@ export interface BuildRecordBatchOptions {
 export function buildRecordBatch(options: BuildRecordBatchOptions): Uint8Array {
   if (options.records.length === 0) throw new RangeError('a record batch needs at least one record');
   const encoded = encodeRecords(options.records);
-  const body = options.compression === 'gzip' ? new Uint8Array(gzipSync(encoded)) : encoded;
-  const attributes = (options.compression === 'gzip' ? COMPRESSION.gzip : COMPRESSION.none) | (options.transactional ? ATTRIBUTE.transactional : 0);
+  const compression = options.compression ?? 'none';
+  const body = compression === 'gzip' ? new Uint8Array(gzipSync(encoded)) : compression === 'zstd' ? new Uint8Array(zstdCompressSync(encoded)) : encoded;
+  const attributes = COMPRESSION[compression] | (options.transactional ? ATTRIBUTE.transactional : 0);
   const baseTimestamp = options.baseTimestamp ?? 0n;
   const maxDelta = options.records.reduce((max, record) => ((record.timestampDelta ?? 0n) > max ? (record.timestampDelta ?? 0n) : max), 0n);
   const writer = new KafkaWriter(RECORD_BATCH_HEADER_BYTES + body.length);
