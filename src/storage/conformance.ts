@@ -247,7 +247,7 @@ export function runStorageConformance(name: string, createHarness: () => Promise
 
     it('matches a reference model under random operations and restarts', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(operationArbitrary, { minLength: 1, maxLength: 25 }), async (operations) => {
+        fc.asyncProperty(fc.array(operationArbitrary, { minLength: 1, maxLength: 60, size: 'max' }), async (operations) => {
           await withStorage(createHarness, (harness) => checkAgainstModel(harness, operations));
         }),
         { numRuns: options.propertyRuns ?? 40 },
@@ -268,7 +268,7 @@ interface Operation {
 }
 
 const operationArbitrary: fc.Arbitrary<Operation> = fc.record({
-  kind: fc.constantFrom('append', 'append', 'append', 'install', 'snapshot', 'compact', 'commit', 'reopen'),
+  kind: fc.constantFrom('append', 'append', 'append', 'append', 'commit', 'commit', 'snapshot', 'compact', 'install', 'reopen'),
   a: fc.nat(1000),
   b: fc.nat(1000),
   c: fc.nat(1000),
@@ -339,11 +339,13 @@ async function checkAgainstModel(harness: StorageHarness, operations: readonly O
     switch (operation.kind) {
       case 'append': {
         const low = Math.max(model.first, commit + 1);
-        const start = low + (a % (model.last + 2 - low));
+        // Mostly append at the end; sometimes overwrite an uncommitted suffix.
+        const start = a % 3 === 0 ? low + (a % (model.last + 2 - low)) : model.last + 1;
         currentTerm += c % 3 === 0 ? 1 : 0;
+        const count = 1 + (b % 6);
         const update: StorageUpdate = {
-          entries: entriesFrom(start, 1 + (b % 6), currentTerm, c % 200),
-          hardState: c % 2 === 0 ? { term: currentTerm, vote: 1, commit } : undefined,
+          entries: entriesFrom(start, count, currentTerm, c % 200),
+          hardState: c % 2 === 0 ? { term: currentTerm, vote: 1, commit: commit + (b % (start + count - commit)) } : undefined,
         };
         model.save(update);
         await storage.save(update, operation.sync);
@@ -365,21 +367,20 @@ async function checkAgainstModel(harness: StorageHarness, operations: readonly O
       case 'snapshot': {
         const snapshotIndex = model.snapshot.metadata.index;
         if (commit <= snapshotIndex) break;
-        const index = snapshotIndex + 1 + (a % (commit - snapshotIndex));
+        const index = Math.max(snapshotIndex + 1, commit - (a % 4));
         const snapshot = snapshotAt(index, model.termAt(index)!, { ...CONF_STATE, voters: [1, 2, 3, b % 5 + 4] }, c % 100);
         model.snapshot = snapshot;
         await storage.saveSnapshot(snapshot);
         break;
       }
       case 'compact': {
-        const low = model.baseIndex;
-        const index = low + (a % (model.snapshot.metadata.index - low + 1));
+        const index = Math.max(model.baseIndex, model.snapshot.metadata.index - (a % 4));
         model.compact(index);
         await storage.compact(index);
         break;
       }
       case 'commit': {
-        const next = commit + (a % (model.last - commit + 1));
+        const next = Math.max(commit, model.last - (a % 3));
         const update: StorageUpdate = { entries: [], hardState: { term: currentTerm, vote: b % 3, commit: next } };
         model.save(update);
         await storage.save(update, operation.sync);

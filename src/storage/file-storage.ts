@@ -86,6 +86,8 @@ export class FileStorage implements DurableStorage {
     const snapshot = loaded.newest?.snapshot;
     const replayed = replayLog(recovery.records, snapshot?.metadata, loaded.corrupt[0]?.file);
     const log = buildLog(replayed, snapshot);
+    const prelude = (): SegmentPrelude => preludeOf(log);
+    if (replayed.repairs.length > 0) await wal.append(replayed.repairs, true, prelude);
     const quarantined = await store.quarantine(loaded.corrupt.map((item) => item.file));
     const report: RecoveryReport = {
       tornTails: recovery.tornTails,
@@ -96,6 +98,7 @@ export class FileStorage implements DurableStorage {
       snapshotIndex: log.snapshot().metadata.index,
       firstIndex: log.firstIndex(),
       lastIndex: log.lastIndex(),
+      repairs: replayed.repairs.map(describeRepair),
     };
     return new FileStorage({ log, wal, snapshots: store, recovery: report, maxRecordBytes });
   }
@@ -228,16 +231,27 @@ export class FileStorage implements DurableStorage {
     return records;
   }
 
-  /** What a new segment starts with: the log's base and the hard state, as of the last completed call. */
   private prelude(): SegmentPrelude {
-    const baseIndex = this.log.firstIndex() - 1;
-    return {
-      firstIndex: this.log.lastIndex() + 1,
-      records: [
-        { type: 'compact', index: baseIndex, term: this.log.term(baseIndex)! },
-        { type: 'hard-state', hardState: this.log.initialState().hardState },
-      ],
-    };
+    return preludeOf(this.log);
+  }
+}
+
+/** What a new segment starts with: the log's base and the hard state, as of the last completed call. */
+function preludeOf(log: MemoryLogStorage): SegmentPrelude {
+  const baseIndex = log.firstIndex() - 1;
+  return { firstIndex: log.lastIndex() + 1, baseIndex, baseTerm: log.term(baseIndex)!, hardState: log.initialState().hardState };
+}
+
+function describeRepair(record: WalRecord): string {
+  switch (record.type) {
+    case 'snapshot-install':
+      return `the snapshot at ${record.index} (term ${record.term}) is newer than the WAL: entries after it were stale and dropped`;
+    case 'compact':
+      return `entries up to ${record.index} are covered by the snapshot and were dropped`;
+    case 'hard-state':
+      return `the commit index was raised to ${record.hardState.commit}, which the snapshot covers`;
+    default:
+      return record.type;
   }
 }
 

@@ -67,6 +67,8 @@ export interface RecoveryReport {
   readonly snapshotIndex: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
+  /** How the WAL was made to agree with a snapshot newer than it (a crash between the two). */
+  readonly repairs: readonly string[];
 }
 
 export type StorageErrorCode =

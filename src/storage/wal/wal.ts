@@ -6,6 +6,7 @@
 import type { AppendHandle, FileSystem } from '../file-system.ts';
 import { joinPath } from '../file-system.ts';
 import { BinaryWriter } from '../binary.ts';
+import type { HardState } from '../../core/index.ts';
 import { StorageError } from '../types.ts';
 import type { WalRecord } from './records.ts';
 import { encodePayload, framedBytes, frameRecord } from './records.ts';
@@ -21,11 +22,20 @@ export interface WalOptions {
   readonly maxRecordBytes: number;
 }
 
-/** What a new segment starts with besides its header: the caller's current log base and hard state. */
+/**
+ * What a new segment starts with besides its header: the caller's current log base (as a compact
+ * record) and hard state, so that it can be replayed once all older segments are deleted.
+ */
 export interface SegmentPrelude {
+  /** The index of the next entry (for the file name). */
   readonly firstIndex: number;
-  readonly records: readonly WalRecord[];
+  readonly baseIndex: number;
+  readonly baseTerm: number;
+  readonly hardState: HardState;
 }
+
+/** The record types a segment starts with, in order. */
+const PRELUDE_TYPES: readonly WalRecord['type'][] = ['header', 'compact', 'hard-state'];
 
 export interface RecoveredRecord extends LocatedRecord {
   readonly file: string;
@@ -100,9 +110,16 @@ export class Wal {
         : `and a valid record follows at byte ${defect.validRecordAt}, so this is not a torn write`;
       throw corrupt(path, defect.offset, `${defect.reason} ${after}`);
     }
-    if (scan.records.length === 0) {
-      // Nothing valid at all: a segment whose creation was interrupted by a crash.
-      if (!isLast) throw corrupt(path, 0, 'the segment holds no valid record and it is not the last segment');
+    let preludeLength = 0;
+    while (preludeLength < PRELUDE_TYPES.length && scan.records[preludeLength]?.record.type === PRELUDE_TYPES[preludeLength]) preludeLength++;
+    if (preludeLength < PRELUDE_TYPES.length) {
+      const unexpected = scan.records[preludeLength];
+      if (unexpected !== undefined || !isLast) {
+        const found = scan.records.slice(0, preludeLength + 1).map((item) => item.record.type).join(', ') || 'nothing valid';
+        throw corrupt(path, unexpected?.offset ?? scan.validBytes, `the segment starts with ${found} instead of ${PRELUDE_TYPES.join(', ')}`);
+      }
+      // Only part of the header and prelude, which are synced before anything else is written:
+      // a segment whose creation was interrupted by a crash.
       await fileSystem.unlink(path);
       await fileSystem.syncDirectory(directory);
       this.counters.directorySyncs++;
@@ -127,7 +144,7 @@ export class Wal {
   }
 
   private checkHeader(path: string, sequence: number, first: WalRecord): void {
-    if (first.type !== 'header') throw corrupt(path, 0, `the segment starts with a ${first.type} record instead of a header`);
+    if (first.type !== 'header') return;
     if (first.sequence !== sequence) throw corrupt(path, 0, `the header says sequence ${first.sequence}, the file name ${sequence}`);
     const previous = this.segments[this.segments.length - 1];
     if (previous !== undefined && previous.sizeBytes !== first.previousSegmentBytes) {
@@ -220,9 +237,13 @@ export class Wal {
   private async startSegment(sequence: number, previousSegmentBytes: number, prelude: SegmentPrelude): Promise<Segment> {
     const { fileSystem, directory } = this.options;
     const path = joinPath(directory, segmentName(sequence, prelude.firstIndex));
-    const header: WalRecord = { type: 'header', sequence, firstIndex: prelude.firstIndex, previousSegmentBytes };
+    const records: WalRecord[] = [
+      { type: 'header', sequence, firstIndex: prelude.firstIndex, previousSegmentBytes },
+      { type: 'compact', index: prelude.baseIndex, term: prelude.baseTerm },
+      { type: 'hard-state', hardState: prelude.hardState },
+    ];
     const writer = new BinaryWriter();
-    for (const record of [header, ...prelude.records]) frameRecord(writer, sequence, 0, encodePayload(record));
+    for (const record of records) frameRecord(writer, sequence, 0, encodePayload(record));
     const handle = await fileSystem.openAppend(path);
     this.handle = handle;
     await handle.append(writer.finish());

@@ -1,0 +1,276 @@
+// FileStorage behaviour beyond the conformance suite: recovery from torn tails and corruption,
+// snapshot fallback, segment deletion, group commit, failures. On the simulated file system.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FileOperation } from './file-system.ts';
+import { FileStorage } from './file-storage.ts';
+import type { FileStorageOptions } from './file-storage.ts';
+import { entriesFrom, observe } from './conformance.ts';
+import { SimulatedFileSystem } from './simulated-file-system.ts';
+import { isStorageError, StorageError } from './types.ts';
+import { scanSegment, parseSegmentName } from './wal/segment.ts';
+
+const DIRECTORY = '/node';
+const WAL = '/node/wal';
+const SNAP = '/node/snap';
+
+function open(fileSystem: SimulatedFileSystem, options: Partial<FileStorageOptions> = {}): Promise<FileStorage> {
+  return FileStorage.open({ fileSystem, directory: DIRECTORY, ...options });
+}
+
+function segments(fileSystem: SimulatedFileSystem): string[] {
+  return fileSystem.peekDirectory(WAL).map((name) => `${WAL}/${name}`);
+}
+
+function recordOffsets(fileSystem: SimulatedFileSystem, path: string): number[] {
+  const sequence = parseSegmentName(path.slice(path.lastIndexOf('/') + 1))!.sequence;
+  return scanSegment(fileSystem.peek(path), sequence, 1 << 26).records.map((record) => record.offset);
+}
+
+function flipByte(fileSystem: SimulatedFileSystem, path: string, offset: number): void {
+  const content = fileSystem.peek(path);
+  content[offset]! ^= 0x40;
+  fileSystem.overwrite(path, content);
+}
+
+/** Ten synced saves of three entries each, committing as it goes. */
+async function writeSaves(storage: FileStorage, count = 10): Promise<void> {
+  for (let save = 0; save < count; save++) {
+    const first = storage.lastIndex() + 1;
+    await storage.save({ entries: entriesFrom(first, 3, 1, 40), hardState: { term: 1, vote: 1, commit: first - 1 } }, true);
+  }
+}
+
+function rejectsWith(code: StorageError['code'], file?: string, offset?: number): (error: unknown) => boolean {
+  return (error) => {
+    assert.ok(isStorageError(error, code), `expected ${code}, got ${String(error)}`);
+    if (file !== undefined) assert.equal(error.file, file);
+    if (offset !== undefined) assert.equal(error.offset, offset);
+    if (file !== undefined) assert.match(error.message, new RegExp(`${file.replace(/[.]/g, '\\.')}.*byte ${offset}`));
+    return true;
+  };
+}
+
+test('a torn tail is truncated and reported; everything synced is kept', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  let storage = await open(fileSystem);
+  await writeSaves(storage);
+  const expected = observe(storage);
+  await storage.close();
+  const [last] = segments(fileSystem).slice(-1);
+  const size = fileSystem.peek(last!).length;
+  // A partial record: a plausible header and half a payload, then nothing.
+  fileSystem.overwrite(last!, new Uint8Array([...fileSystem.peek(last!), 60, 0, 0, 0, 1, 2, 3, 4, 2, 9, 9, 9]));
+  storage = await open(fileSystem);
+  assert.deepEqual(storage.recovery.tornTails, [{ file: last, offset: size, droppedBytes: 12 }]);
+  assert.deepEqual(observe(storage), expected);
+  assert.equal(fileSystem.peek(last!).length, size, 'the file is truncated');
+  await writeSaves(storage, 1);
+  await storage.close();
+  storage = await open(fileSystem);
+  assert.deepEqual(storage.recovery.tornTails, []);
+  assert.equal(storage.lastIndex(), 33);
+  await storage.close();
+});
+
+test('a zero-filled tail (size persisted, data not) is a torn tail', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  let storage = await open(fileSystem);
+  await writeSaves(storage);
+  await storage.close();
+  const [last] = segments(fileSystem).slice(-1);
+  const size = fileSystem.peek(last!).length;
+  fileSystem.overwrite(last!, new Uint8Array([...fileSystem.peek(last!), ...new Uint8Array(4096)]));
+  storage = await open(fileSystem);
+  assert.deepEqual(storage.recovery.tornTails, [{ file: last, offset: size, droppedBytes: 4096 }]);
+  assert.equal(storage.lastIndex(), 30);
+  await storage.close();
+});
+
+test('a bad record followed by valid ones is corruption naming the file and offset', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  const storage = await open(fileSystem);
+  await writeSaves(storage);
+  await storage.close();
+  const [last] = segments(fileSystem).slice(-1);
+  const offsets = recordOffsets(fileSystem, last!);
+  const victim = offsets[5]!;
+  flipByte(fileSystem, last!, victim + 20);
+  await assert.rejects(open(fileSystem), rejectsWith('wal-corrupt', last!, victim));
+  // Also when the damage is in the length field, so the bad record's extent is unknown.
+  flipByte(fileSystem, last!, victim + 20);
+  flipByte(fileSystem, last!, victim + 1);
+  await assert.rejects(open(fileSystem), rejectsWith('wal-corrupt', last!, victim));
+});
+
+test('damage at the end of a segment that is not the last one is corruption', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  const storage = await open(fileSystem, { segmentMaxBytes: 600 });
+  await writeSaves(storage);
+  await storage.close();
+  const all = segments(fileSystem);
+  assert.ok(all.length >= 3, `several segments (${all.length})`);
+  const first = all[0]!;
+  const offsets = recordOffsets(fileSystem, first);
+  const lastRecord = offsets[offsets.length - 1]!;
+  flipByte(fileSystem, first, fileSystem.peek(first).length - 1);
+  await assert.rejects(open(fileSystem, { segmentMaxBytes: 600 }), rejectsWith('wal-corrupt', first, lastRecord));
+});
+
+test('a segment cut short at a record boundary, or missing, is corruption', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  const storage = await open(fileSystem, { segmentMaxBytes: 600 });
+  await writeSaves(storage);
+  await storage.close();
+  const all = segments(fileSystem);
+  const second = all[1]!;
+  const offsets = recordOffsets(fileSystem, second);
+  const original = fileSystem.peek(second);
+  fileSystem.overwrite(second, original.subarray(0, offsets[offsets.length - 1]!));
+  await assert.rejects(open(fileSystem), (error) => isStorageError(error, 'wal-corrupt') && error.file === second && /cut short/.test(error.message));
+  fileSystem.overwrite(second, original);
+  await fileSystem.unlink(second);
+  await assert.rejects(open(fileSystem), (error) => isStorageError(error, 'wal-corrupt') && /missing/.test(error.message));
+});
+
+test('a last segment whose creation was interrupted is removed', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  let storage = await open(fileSystem, { segmentMaxBytes: 600 });
+  await writeSaves(storage);
+  const expected = observe(storage);
+  await storage.close();
+  const all = segments(fileSystem);
+  const last = all[all.length - 1]!;
+  const name = last.slice(last.lastIndexOf('/') + 1);
+  const next = `${WAL}/${(parseSegmentName(name)!.sequence + 1).toString(16).padStart(16, '0')}-${'0'.repeat(15)}1.wal`;
+  const handle = await fileSystem.openAppend(next);
+  await handle.append(new Uint8Array([30, 0, 0]));
+  await handle.close();
+  storage = await open(fileSystem, { segmentMaxBytes: 600 });
+  assert.deepEqual(storage.recovery.removedFiles, [next]);
+  assert.deepEqual(observe(storage), expected);
+  await storage.close();
+});
+
+test('group commit: one fdatasync per save however many entries', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  const storage = await open(fileSystem);
+  await storage.save({ entries: entriesFrom(1, 1, 1) }, true);
+  const before = fileSystem.stats().fileSyncs;
+  await storage.save({ entries: entriesFrom(2, 5000, 1, 100), hardState: { term: 1, vote: 1, commit: 2 } }, true);
+  assert.equal(fileSystem.stats().fileSyncs - before, 1);
+  await storage.save({ entries: entriesFrom(5002, 10, 1, 100) }, false);
+  await storage.save({ entries: [], hardState: { term: 1, vote: 1, commit: 5000 } }, false);
+  assert.equal(fileSystem.stats().fileSyncs - before, 1);
+  await storage.save({ entries: [] }, true);
+  assert.equal(fileSystem.stats().fileSyncs - before, 2, 'a synced empty save syncs what earlier saves left unsynced');
+  assert.equal(storage.stats().fileSyncs, fileSystem.stats().fileSyncs);
+  await storage.close();
+});
+
+test('compaction deletes old segments only once a snapshot covers them, and a crash right after is fine', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  let storage = await open(fileSystem, { segmentMaxBytes: 600 });
+  await writeSaves(storage, 20);
+  const segmentsBefore = storage.stats().walSegments;
+  assert.ok(segmentsBefore >= 5);
+  await storage.saveSnapshot({ metadata: { index: 50, term: 1, confState: { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } }, data: new Uint8Array([5, 0]) });
+  assert.equal(storage.stats().walSegments, segmentsBefore, 'a snapshot alone deletes nothing');
+  await storage.compact(45);
+  const segmentsAfter = storage.stats().walSegments;
+  assert.ok(segmentsAfter < segmentsBefore, `segments deleted (${segmentsBefore} -> ${segmentsAfter})`);
+  const expected = observe(storage);
+  fileSystem.crash();
+  storage = await open(fileSystem, { segmentMaxBytes: 600 });
+  assert.deepEqual(observe(storage), expected);
+  assert.equal(storage.firstIndex(), 46);
+  await storage.close();
+});
+
+test('a corrupt newest snapshot falls back to an older one while the WAL still has the entries', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  let storage = await open(fileSystem);
+  await writeSaves(storage);
+  const confState = { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  await storage.saveSnapshot({ metadata: { index: 10, term: 1, confState }, data: new Uint8Array([1]) });
+  await storage.saveSnapshot({ metadata: { index: 20, term: 1, confState }, data: new Uint8Array([2]) });
+  await storage.close();
+  const [older, newest] = fileSystem.peekDirectory(SNAP).map((name) => `${SNAP}/${name}`);
+  flipByte(fileSystem, newest!, 30);
+  storage = await open(fileSystem);
+  assert.equal(storage.recovery.corruptSnapshots.length, 1);
+  assert.equal(storage.recovery.corruptSnapshots[0]!.file, newest);
+  assert.equal(storage.snapshot().metadata.index, 10);
+  assert.deepEqual(storage.snapshot().data, new Uint8Array([1]));
+  assert.equal(storage.lastIndex(), 30);
+  assert.deepEqual(fileSystem.peekDirectory(SNAP), [older!.slice(SNAP.length + 1), `${newest!.slice(SNAP.length + 1)}.corrupt`]);
+  await storage.close();
+});
+
+test('a corrupt newest snapshot whose entries were compacted away is fatal', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  let storage = await open(fileSystem, { segmentMaxBytes: 600 });
+  await writeSaves(storage, 20);
+  const confState = { voters: [1], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  await storage.saveSnapshot({ metadata: { index: 10, term: 1, confState }, data: new Uint8Array([1]) });
+  await storage.saveSnapshot({ metadata: { index: 50, term: 1, confState }, data: new Uint8Array([2]) });
+  await storage.compact(50);
+  await storage.close();
+  const newest = `${SNAP}/${fileSystem.peekDirectory(SNAP)[1]}`;
+  flipByte(fileSystem, newest, 30);
+  await assert.rejects(open(fileSystem, { segmentMaxBytes: 600 }), (error) => isStorageError(error, 'snapshot-corrupt') && error.file === newest);
+  storage = undefined as never;
+});
+
+test('an entry larger than the record limit is refused and the storage stays usable', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  const storage = await open(fileSystem, { maxRecordBytes: 1000 });
+  await assert.rejects(storage.save({ entries: entriesFrom(1, 1, 1, 2000) }, true), (error) => isStorageError(error, 'too-large'));
+  await storage.save({ entries: entriesFrom(1, 2, 1, 900) }, true);
+  assert.equal(storage.lastIndex(), 2);
+  await storage.close();
+});
+
+test('after a failed write every call fails; a restart recovers what was synced', async () => {
+  let failAppends = false;
+  const fileSystem = new SimulatedFileSystem({
+    beforeOperation: (operation: FileOperation) => {
+      if (failAppends && operation.kind === 'append') throw new StorageError('disk-full', 'the disk is full');
+    },
+  });
+  let storage = await open(fileSystem);
+  await writeSaves(storage, 3);
+  failAppends = true;
+  await assert.rejects(storage.save({ entries: entriesFrom(10, 1, 1) }, true), (error) => isStorageError(error, 'disk-full'));
+  failAppends = false;
+  await assert.rejects(storage.save({ entries: entriesFrom(10, 1, 1) }, true), (error) => isStorageError(error, 'disk-full'));
+  assert.equal(storage.lastIndex(), 9, 'the failed save is not visible');
+  await storage.close();
+  fileSystem.crash();
+  storage = await open(fileSystem);
+  assert.equal(storage.lastIndex(), 9);
+  await storage.close();
+});
+
+test('a snapshot install interrupted after the snapshot file: the stale tail is dropped, commit covers the snapshot', async () => {
+  let crashOnAppend = false;
+  const fileSystem: SimulatedFileSystem = new SimulatedFileSystem({
+    beforeOperation: (operation: FileOperation) => {
+      if (crashOnAppend && operation.kind === 'append' && operation.path.startsWith(WAL)) fileSystem.crash();
+    },
+  });
+  let storage = await open(fileSystem);
+  // A follower with stale entries 4..8 of term 1 that never committed past 3.
+  await storage.save({ entries: entriesFrom(1, 8, 1), hardState: { term: 1, vote: 1, commit: 3 } }, true);
+  crashOnAppend = true;
+  const confState = { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  const snapshot = { metadata: { index: 6, term: 2, confState }, data: new Uint8Array([6]) };
+  await assert.rejects(storage.save({ snapshot, entries: entriesFrom(7, 1, 2), hardState: { term: 2, vote: 0, commit: 6 } }, true));
+  crashOnAppend = false;
+  storage = await open(fileSystem);
+  assert.deepEqual(storage.snapshot(), snapshot);
+  assert.equal(storage.firstIndex(), 7);
+  assert.equal(storage.lastIndex(), 6, 'entries 7 and 8 of term 1 were stale');
+  assert.deepEqual(storage.initialState().hardState, { term: 1, vote: 1, commit: 6 });
+  await storage.close();
+});

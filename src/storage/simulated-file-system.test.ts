@@ -1,0 +1,155 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimulatedFileSystem } from './simulated-file-system.ts';
+import type { FileOperation } from './file-system.ts';
+import { isStorageError } from './types.ts';
+
+const bytes = (...values: number[]): Uint8Array => new Uint8Array(values);
+
+/** A small deterministic generator (mulberry32) standing in for the simulator's seeded random. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function createdAndSynced(fileSystem: SimulatedFileSystem, path: string, content: Uint8Array): Promise<void> {
+  const handle = await fileSystem.openAppend(path);
+  await handle.append(content);
+  await handle.sync();
+  await handle.close();
+  await fileSystem.syncDirectory(path.slice(0, path.lastIndexOf('/')) || '/');
+}
+
+test('a crash keeps synced bytes and drops unsynced ones', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  await fileSystem.makeDirectory('/data');
+  const handle = await fileSystem.openAppend('/data/a');
+  await handle.append(bytes(1, 2, 3));
+  await handle.sync();
+  await fileSystem.syncDirectory('/data');
+  await handle.append(bytes(4, 5));
+  assert.deepEqual(await fileSystem.readFile('/data/a'), bytes(1, 2, 3, 4, 5), 'reads see the page cache');
+  fileSystem.crash();
+  assert.deepEqual(await fileSystem.readFile('/data/a'), bytes(1, 2, 3));
+});
+
+test('a synced file whose creation was not synced is lost; a synced directory keeps it', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  await fileSystem.makeDirectory('/data');
+  const handle = await fileSystem.openAppend('/data/lost');
+  await handle.append(bytes(9));
+  await handle.sync();
+  fileSystem.crash();
+  assert.deepEqual(await fileSystem.list('/data'), []);
+  await createdAndSynced(fileSystem, '/data/kept', bytes(7));
+  fileSystem.crash();
+  assert.deepEqual(await fileSystem.list('/data'), ['kept']);
+});
+
+test('renames and deletions are undone by a crash unless the directory was synced', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  await fileSystem.makeDirectory('/d');
+  await createdAndSynced(fileSystem, '/d/a.tmp', bytes(1));
+  await createdAndSynced(fileSystem, '/d/old', bytes(2));
+  await fileSystem.rename('/d/a.tmp', '/d/a');
+  await fileSystem.unlink('/d/old');
+  assert.deepEqual(await fileSystem.list('/d'), ['a']);
+  fileSystem.crash();
+  assert.deepEqual(await fileSystem.list('/d'), ['a.tmp', 'old']);
+  await fileSystem.rename('/d/a.tmp', '/d/a');
+  await fileSystem.unlink('/d/old');
+  await fileSystem.syncDirectory('/d');
+  fileSystem.crash();
+  assert.deepEqual(await fileSystem.list('/d'), ['a']);
+  assert.deepEqual(await fileSystem.readFile('/d/a'), bytes(1));
+});
+
+test('an unsynced truncation is undone by a crash; a synced one is kept', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  await fileSystem.makeDirectory('/d');
+  await createdAndSynced(fileSystem, '/d/f', bytes(1, 2, 3, 4));
+  await fileSystem.truncate('/d/f', 2);
+  fileSystem.crash();
+  assert.deepEqual(await fileSystem.readFile('/d/f'), bytes(1, 2, 3, 4));
+  await fileSystem.truncate('/d/f', 2);
+  const handle = await fileSystem.openAppend('/d/f');
+  await handle.sync();
+  fileSystem.crash();
+  assert.deepEqual(await fileSystem.readFile('/d/f'), bytes(1, 2));
+});
+
+test('torn crashes keep a prefix of the unsynced bytes, sometimes zero-filled, never other bytes', async () => {
+  const random = seeded(42);
+  const lengths = new Set<number>();
+  let zeroFilled = 0;
+  for (let trial = 0; trial < 200; trial++) {
+    const fileSystem = new SimulatedFileSystem({ random });
+    await fileSystem.makeDirectory('/d');
+    await createdAndSynced(fileSystem, '/d/f', bytes(1, 2));
+    const handle = await fileSystem.openAppend('/d/f');
+    await handle.append(bytes(3, 4, 5, 6, 7, 8));
+    fileSystem.crash();
+    const content = await fileSystem.readFile('/d/f');
+    assert.ok(content.length >= 2 && content.length <= 8);
+    assert.deepEqual(content.subarray(0, 2), bytes(1, 2), 'synced bytes survive');
+    const written = [3, 4, 5, 6, 7, 8];
+    let position = 2;
+    while (position < content.length && content[position] === written[position - 2]) position++;
+    if (position < content.length) zeroFilled++;
+    for (; position < content.length; position++) assert.equal(content[position], 0, 'after the kept prefix only zeros');
+    lengths.add(content.length);
+  }
+  assert.ok(lengths.size >= 5, `crashes tear at various lengths (${[...lengths]})`);
+  assert.ok(zeroFilled > 0, 'some crashes extend the file with zeros');
+});
+
+test('handles opened before a crash are dead, and operations in flight fail', async () => {
+  let crashDuringNextSync = false;
+  const fileSystem: SimulatedFileSystem = new SimulatedFileSystem({
+    beforeOperation: async (operation: FileOperation) => {
+      if (operation.kind === 'sync' && crashDuringNextSync) {
+        crashDuringNextSync = false;
+        fileSystem.crash();
+      }
+    },
+  });
+  await fileSystem.makeDirectory('/d');
+  const handle = await fileSystem.openAppend('/d/f');
+  await fileSystem.syncDirectory('/d');
+  await handle.append(bytes(1));
+  crashDuringNextSync = true;
+  await assert.rejects(handle.sync(), (error) => isStorageError(error, 'io'));
+  await assert.rejects(handle.append(bytes(2)), (error) => isStorageError(error, 'io'));
+  assert.deepEqual(await fileSystem.readFile('/d/f'), bytes(), 'the sync never happened');
+});
+
+test('the hook sees every operation and can delay it; the disk can fill up', async () => {
+  const seen: string[] = [];
+  const fileSystem = new SimulatedFileSystem({
+    capacityBytes: 10,
+    beforeOperation: async (operation) => {
+      seen.push(operation.kind);
+      await Promise.resolve();
+    },
+  });
+  await fileSystem.makeDirectory('/d');
+  const handle = await fileSystem.openAppend('/d/f');
+  await handle.append(new Uint8Array(8));
+  await assert.rejects(handle.append(new Uint8Array(5)), (error) => isStorageError(error, 'disk-full'));
+  assert.equal(await fileSystem.sizeOf('/d/f'), 10, 'a short write fills the disk');
+  assert.deepEqual(seen, ['make-directory', 'open-append', 'append', 'append', 'size']);
+});
+
+test('reads of missing files and directories fail with io', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  await assert.rejects(fileSystem.readFile('/nope/f'), (error) => isStorageError(error, 'io'));
+  await fileSystem.makeDirectory('/d');
+  await assert.rejects(fileSystem.readFile('/d/f'), (error) => isStorageError(error, 'io'));
+  await assert.rejects(fileSystem.rename('/d/f', '/d/g'), (error) => isStorageError(error, 'io'));
+});
