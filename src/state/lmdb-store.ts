@@ -1,17 +1,20 @@
 // The OrderedStore on lmdb: one environment (a directory), one named lmdb database per table,
 // byte keys and byte values.
 //
-// Durability (chosen deliberately): lmdb-js's default `overlappingSync` commits a transaction
-// without waiting for the disk and flushes it right after, off the main thread, updating the
-// meta pages in several steps so that after a machine crash the environment opens at a complete
-// earlier transaction, never a torn one. That is exactly what a state machine fed from a WAL
-// needs: crash-CONSISTENT (the applied index always matches the data, because both are written
-// in one transaction) but not durable on every apply, since the WAL holds every entry and the
-// runtime replays the suffix after appliedIndex() on restart. What IS durable is reported by
-// flushed(), which replicated-state.ts turns into durableAppliedIndex(): the WAL may only drop
-// entries at or below it. A process crash (SIGKILL) loses nothing that was committed; only a
-// machine crash can lose the transactions not yet flushed, and those are replayed from the WAL.
-// `noSync` was rejected: lmdb documents that a machine crash can then corrupt the environment.
+// Durability (chosen deliberately): lmdb-js's `overlappingSync` mode, with each apply's
+// transaction committed without waiting for its own flush (NO_SYNC_FLUSH). The commit makes the
+// data visible at once; the flush to disk follows off the main thread, and lmdb-js updates the
+// meta pages in several steps so that after a machine crash the environment opens at the last
+// FLUSHED transaction (it compares the boot id), never a torn one, and after a process crash
+// (same boot) at the last committed one. That is what a state machine fed from a WAL needs:
+// crash-CONSISTENT (data and applied index are one transaction) without an fsync of its own per
+// apply, since the WAL holds every entry and the runtime replays the suffix after appliedIndex()
+// on restart. What IS durable is reported by flushed(), which replicated-state.ts turns into
+// durableAppliedIndex(): the WAL may drop entries only at or below it.
+// Cost, measured: a commit waits for the flush of the PREVIOUS transaction, so back-to-back
+// applies run at one per disk flush (batches grow under load, which amortizes it). `noSync` was
+// rejected although several times faster here: LMDB documents that a machine crash can then
+// corrupt the environment, with no checksum to notice it.
 //
 // Long keys: lmdb keys are limited to 1978 bytes, while the KV accepts 4 KiB user keys (and
 // encodes them with suffixes). Keys longer than INLINE_KEY_BYTES are stored under their first
@@ -26,6 +29,8 @@ import { assert } from '../core/assert.ts';
 import type { OrderedStore, RangeOptions, StoreEntry } from './store.ts';
 
 export const INLINE_KEY_BYTES = 1900;
+/** lmdb-js TransactionFlags: ABORTABLE | SYNCHRONOUS_COMMIT | NO_SYNC_FLUSH (flush after returning). */
+const TRANSACTION_FLAGS = 0x1 | 0x2 | 0x10000;
 const HASH_BYTES = 32;
 const BEYOND_GROUP = Buffer.alloc(HASH_BYTES + 1, 0xff);
 
@@ -114,7 +119,7 @@ export class LmdbStore implements OrderedStore {
     assert(!this.#writing, 'lmdb store: nested write transaction');
     this.#writing = true;
     try {
-      return this.#root.transactionSync(body);
+      return this.#root.transactionSync(body, TRANSACTION_FLAGS);
     } finally {
       this.#writing = false;
     }
