@@ -27,18 +27,35 @@ const unpackr = new Unpackr({
 });
 
 /**
+ * msgpackr packs into a shared buffer that grows up to 4x a large value and is then replaced,
+ * when full, by one of the same size: after one snapshot every later refill would be huge. So a
+ * large result is copied out to a buffer of its exact size (the queue holds nothing larger than
+ * the frame) and msgpackr gets a fresh small buffer.
+ */
+const LARGE_VALUE_BYTES = 256 * 1024;
+const FRESH_BUFFER_BYTES = 64 * 1024;
+
+function afterPack(packed: Buffer): Buffer {
+  if (packed.length <= LARGE_VALUE_BYTES) return packed;
+  const exact = Buffer.allocUnsafeSlow(packed.length);
+  packed.copy(exact);
+  packr.useBuffer(Buffer.allocUnsafeSlow(FRESH_BUFFER_BYTES));
+  return exact;
+}
+
+/**
  * Packs `value` into one complete frame: a 4-byte big-endian payload length, then the payload.
  * The returned buffer is never reused by later calls, so it may sit in a queue.
  */
 export function packFrame(value: unknown): Buffer {
-  const frame = packr.pack(value, RESERVE_START_SPACE | FRAME_HEADER_BYTES);
+  const frame = afterPack(packr.pack(value, RESERVE_START_SPACE | FRAME_HEADER_BYTES));
   frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
   return frame;
 }
 
 /** Packs `value` without a header (used where no framing is needed: the memory transport). */
 export function packValue(value: unknown): Uint8Array {
-  return packr.pack(value);
+  return afterPack(packr.pack(value));
 }
 
 /**

@@ -46,6 +46,12 @@ export interface TcpTransportOptions {
   readonly logRepeatQuietMs?: number;
   /** TCP keep-alive initial delay. Default 10 s. */
   readonly keepAliveMs?: number;
+  /**
+   * A connection whose socket accepts no data for this long while we wait to write is declared
+   * dead and redialed (a vanished host would otherwise hold it for the kernel's ~15 min retry
+   * time). Keep it above the time a maxFrameBytes snapshot takes on the slowest link. Default 30 s.
+   */
+  readonly writeStallTimeoutMs?: number;
 }
 
 export interface ResolvedTcpOptions {
@@ -71,6 +77,7 @@ export interface ResolvedTcpOptions {
   readonly maxEntriesPerMessage: number;
   readonly logRepeatQuietMs: number;
   readonly keepAliveMs: number;
+  readonly writeStallTimeoutMs: number;
 }
 
 const MIB = 1024 * 1024;
@@ -107,6 +114,7 @@ export function resolveTcpOptions(options: TcpTransportOptions): ResolvedTcpOpti
     maxEntriesPerMessage: options.maxEntriesPerMessage ?? 1_000_000,
     logRepeatQuietMs: options.logRepeatQuietMs ?? 10 * 60_000,
     keepAliveMs: options.keepAliveMs ?? 10_000,
+    writeStallTimeoutMs: options.writeStallTimeoutMs ?? 30_000,
   };
   checkNumbers(resolved);
   return resolved;
@@ -117,7 +125,7 @@ function checkNumbers(options: ResolvedTcpOptions): void {
   const positive = [
     'maxFrameBytes', 'maxHandshakeBytes', 'handshakeTimeoutMs', 'maxQueueMessages', 'maxQueueBytes', 'maxBatchBytes',
     'backoffInitialMs', 'backoffMaxMs', 'maxOutstandingRequests', 'maxIncomingRequests', 'maxInboundConnections',
-    'maxEntriesPerMessage', 'logRepeatQuietMs', 'keepAliveMs',
+    'maxEntriesPerMessage', 'logRepeatQuietMs', 'keepAliveMs', 'writeStallTimeoutMs',
   ] as const;
   for (const name of positive) {
     const value = options[name];

@@ -48,6 +48,7 @@ export class PeerLink {
   #transcript: Transcript | undefined;
   #handshakeTimer: TimerHandle | undefined;
   #reconnectTimer: TimerHandle | undefined;
+  #writeStallTimer: TimerHandle | undefined;
   /** Consecutive failed attempts; reset by a successful handshake. */
   #failures = 0;
   readonly #queue: SendQueue;
@@ -217,8 +218,17 @@ export class PeerLink {
       counters.messagesSent += batch.messages;
       counters.bytesSent += batch.bytes;
       const written = socket.write(data, batch.snapshots === 0 ? undefined : this.#snapshotCallback(batch.snapshots));
-      if (!written) this.#waitingForDrain = true;
+      if (!written) this.#waitForDrain();
     }
+  }
+
+  /** Backpressure: queue (up to the bound) until the socket drains, but not forever. */
+  #waitForDrain(): void {
+    this.#waitingForDrain = true;
+    const timeoutMs = this.#context.options.writeStallTimeoutMs;
+    this.#writeStallTimer = this.#context.options.clock.setTimer(() => {
+      this.#fail('PEER_UNREACHABLE', `node ${this.peerId} at ${this.#address} accepted no data for ${timeoutMs} ms`, 'network', 'WRITE_STALLED');
+    }, timeoutMs);
   }
 
   #snapshotCallback(snapshots: number): (error?: Error | null) => void {
@@ -268,6 +278,7 @@ export class PeerLink {
 
   #onDrain(socket: Socket): void {
     if (socket !== this.#socket) return;
+    this.#context.options.clock.clearTimer(this.#writeStallTimer);
     this.#waitingForDrain = false;
     this.#flush();
   }
@@ -350,7 +361,7 @@ export class PeerLink {
     this.#reader!.setMaxFrameBytes(options.maxFrameBytes);
     this.#context.counters(this.peerId).connectionsEstablished++;
     const recovered = this.#context.repeats.clear(this.#repeatKey());
-    options.logger[recovered ? 'info' : 'debug']({ peerId: this.peerId, address: this.#address }, 'connected to peer');
+    options.logger.info({ peerId: this.peerId, address: this.#address, recovered }, 'connected to peer');
     this.#setState('connected');
     this.#scheduleFlush();
   }
@@ -397,6 +408,7 @@ export class PeerLink {
     this.#phase = 'dialing';
     this.#waitingForDrain = false;
     this.#context.options.clock.clearTimer(this.#handshakeTimer);
+    this.#context.options.clock.clearTimer(this.#writeStallTimer);
     this.#handshakeTimer = undefined;
     socket.destroy();
     const code = requestCode ?? (wasOpen ? 'CONNECTION_CLOSED' : 'PEER_UNREACHABLE');

@@ -10,7 +10,7 @@ import { packFrame } from '../codec/msgpack.ts';
 import { appendMessage, assertRejects, runTransportConformance, snapshotMessage, waitFor } from '../testing/conformance.ts';
 import type { TransportLogger } from '../types.ts';
 import { FrameReader } from './frame-reader.ts';
-import { decodeFrame, encodeHello, encodeProof, encodeRaft } from './frames.ts';
+import { decodeFrame, encodeChallenge, encodeHello, encodeProof, encodeRaft, encodeWelcome } from './frames.ts';
 import { computeProof, newNonce } from './handshake.ts';
 import type { TcpTransportOptions } from './options.ts';
 import { TcpTransport } from './tcp-transport.ts';
@@ -29,6 +29,7 @@ function captureLogger(): { logger: TransportLogger; lines: LogLine[] } {
 
 let transports: TcpTransport[] = [];
 let sockets: Socket[] = [];
+let closers: (() => Promise<void>)[] = [];
 
 const FAST: Partial<TcpTransportOptions> = { backoffInitialMs: 5, backoffMaxMs: 40, handshakeTimeoutMs: 2000 };
 
@@ -45,6 +46,8 @@ function addressOf(transport: TcpTransport): string {
 
 async function cleanup(): Promise<void> {
   for (const socket of sockets) socket.destroy();
+  await Promise.all(closers.map((close) => close()));
+  closers = [];
   await Promise.all(transports.map((transport) => transport.stop()));
   transports = [];
   sockets = [];
@@ -209,6 +212,19 @@ describe('TcpTransport bounds and failures', () => {
     assert.ok(Date.now() - started < 5000);
   });
 
+  test('a peer that stops reading is declared dead after the write stall timeout', async () => {
+    const listener = await handshakingListener();
+    const a = await node(1, { writeStallTimeoutMs: 300 });
+    a.setPeer(2, `127.0.0.1:${listener.port}`);
+    await waitFor(() => peerStats(a, 2).state === 'connected', 'the handshake');
+    const unreachable: NodeId[] = [];
+    a.onUnreachable((peerId) => unreachable.push(peerId));
+    for (let index = 1; index <= 24; index++) a.send(snapshotMessage(1, 2, 1024 * 1024));
+    await waitFor(() => peerStats(a, 2).lastError?.message.includes('accepted no data') === true, 'the stall to be noticed', 10_000);
+    assert.ok(unreachable.includes(2));
+    assert.ok(peerStats(a, 2).connectionsEstablished >= 1);
+  });
+
   test('stop() with queued messages, pending requests and open connections leaves nothing running', async () => {
     const a = await node(1);
     const b = await node(2);
@@ -354,6 +370,38 @@ function nextFrame(socket: Socket, reader: FrameReader) {
     socket.on('data', onData);
     socket.once('close', () => reject(new Error('closed before a frame')));
   });
+}
+
+/** A listener that completes the handshake as node 2 and then never reads again. */
+async function handshakingListener(): Promise<{ port: number }> {
+  const open: Socket[] = [];
+  const server = createServer((socket) => {
+    open.push(socket);
+    socket.on('error', () => {});
+    const reader = new FrameReader(4096);
+    let transcript: Parameters<typeof computeProof>[2] | undefined;
+    const onData = (chunk: Buffer) => reader.push(chunk, (payload) => {
+      const frame = decodeFrame(payload, { peerId: 0, localId: 2, limits: { maxEntriesPerMessage: 10 } });
+      if (frame.kind === 'hello') {
+        transcript = { version: 1, clusterId: 'test-cluster', dialerId: frame.from, listenerId: 2, dialerNonce: frame.nonce, listenerNonce: newNonce() };
+        socket.write(encodeChallenge(1, transcript.listenerNonce));
+      } else if (frame.kind === 'proof' && transcript !== undefined) {
+        socket.write(encodeWelcome(computeProof(new TextEncoder().encode('secret'), 'listener', transcript)));
+        socket.off('data', onData);
+        socket.pause();
+        return false;
+      }
+      return true;
+    });
+    socket.on('data', onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  closers.push(async () => {
+    for (const socket of open) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { port };
 }
 
 /** Performs the dialer's side of the handshake by hand, as node 1, and returns the open socket. */
