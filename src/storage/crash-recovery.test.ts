@@ -4,98 +4,16 @@
 // with a snapshot file that may have become durable, and it must contain everything synced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { EMPTY_CONF_STATE, EMPTY_HARD_STATE } from '../core/index.ts';
-import type { Entry, HardState, Snapshot } from '../core/index.ts';
+import type { Snapshot } from '../core/index.ts';
+import type { Effect } from './log-model.ts';
+import { findAdmissiblePrefix, LogState, NO_SNAPSHOT, seeded } from './log-model.ts';
 import { entriesFrom, observe } from './conformance.ts';
 import type { FileOperation } from './file-system.ts';
 import { FileStorage } from './file-storage.ts';
 import { SimulatedFileSystem } from './simulated-file-system.ts';
 import type { StorageUpdate } from './types.ts';
 import { isStorageError } from './types.ts';
-
-/** What the WAL stream says, one step at a time (entries one by one: a torn write keeps a prefix). */
-type Effect =
-  | { readonly kind: 'install'; readonly index: number; readonly term: number }
-  | { readonly kind: 'entry'; readonly entry: Entry }
-  | { readonly kind: 'hard-state'; readonly hardState: HardState }
-  | { readonly kind: 'compact'; readonly index: number };
-
-const NO_SNAPSHOT: Snapshot = { metadata: { index: 0, term: 0, confState: EMPTY_CONF_STATE }, data: new Uint8Array(0) };
-
-class LogState {
-  baseIndex = 0;
-  baseTerm = 0;
-  entries: Entry[] = [];
-  hardState: HardState = EMPTY_HARD_STATE;
-  snapshot: Snapshot = NO_SNAPSHOT;
-
-  get last(): number {
-    return this.baseIndex + this.entries.length;
-  }
-
-  termAt(index: number): number | undefined {
-    if (index === this.baseIndex) return this.baseTerm;
-    return index > this.baseIndex && index <= this.last ? this.entries[index - this.baseIndex - 1]!.term : undefined;
-  }
-
-  clone(): LogState {
-    return Object.assign(new LogState(), { ...this, entries: [...this.entries] });
-  }
-
-  apply(effect: Effect): void {
-    switch (effect.kind) {
-      case 'install':
-        this.baseIndex = effect.index;
-        this.baseTerm = effect.term;
-        this.entries = [];
-        break;
-      case 'entry':
-        if (effect.entry.index <= this.baseIndex) break;
-        this.entries.length = effect.entry.index - this.baseIndex - 1;
-        this.entries.push(effect.entry);
-        break;
-      case 'hard-state':
-        this.hardState = effect.hardState;
-        break;
-      case 'compact':
-        if (effect.index <= this.baseIndex) break;
-        this.baseTerm = this.termAt(effect.index)!;
-        this.entries = this.entries.slice(effect.index - this.baseIndex);
-        this.baseIndex = effect.index;
-        break;
-    }
-  }
-
-  /** What recovery makes of this WAL state and the newest snapshot file (see replay.ts). */
-  reconciledWith(snapshot: Snapshot): LogState {
-    const state = this.clone();
-    const { index, term } = snapshot.metadata;
-    if (state.termAt(index) !== term) {
-      state.baseIndex = index;
-      state.baseTerm = term;
-      state.entries = [];
-    }
-    state.snapshot = snapshot;
-    if (state.hardState.commit < index) state.hardState = { ...state.hardState, commit: index };
-    return state;
-  }
-
-  observe(): unknown {
-    const first = this.baseIndex + 1;
-    const terms: (number | undefined)[] = [];
-    for (let index = Math.max(0, first - 2); index <= this.last + 1; index++) terms.push(this.termAt(index));
-    return {
-      state: { hardState: this.hardState, confState: this.snapshot.metadata.confState },
-      first,
-      last: this.last,
-      terms,
-      entries: this.entries,
-      snapshot: { metadata: this.snapshot.metadata, data: [...this.snapshot.data] },
-    };
-  }
-}
 
 interface Operation {
   readonly kind: 'append' | 'commit' | 'install' | 'snapshot' | 'compact' | 'crash' | 'crash-during' | 'reopen';
@@ -110,17 +28,6 @@ const operationArbitrary: fc.Arbitrary<Operation> = fc.record({
   b: fc.nat(1000),
   sync: fc.boolean(),
 });
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CONF_STATE = { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
 
@@ -255,16 +162,7 @@ class CrashRun {
     const actual = observe(this.storage);
     const snapshots = [this.durableSnapshot];
     if (this.pendingSnapshot !== undefined && this.pendingSnapshot.metadata.index > this.durableSnapshot.metadata.index) snapshots.push(this.pendingSnapshot);
-    let match: LogState | undefined;
-    const state = this.recovered.clone();
-    for (let count = 0; count <= this.effects.length && match === undefined; count++) {
-      if (count > 0) state.apply(this.effects[count - 1]!);
-      if (count < this.durableEffects) continue;
-      for (const snapshot of snapshots) {
-        const candidate = state.reconciledWith(snapshot);
-        if (isDeepStrictEqual(candidate.observe(), actual)) match = candidate;
-      }
-    }
+    const match = findAdmissiblePrefix(this.recovered, this.effects, this.durableEffects, snapshots, actual);
     if (match === undefined) {
       const durable = this.recovered.clone();
       for (const effect of this.effects.slice(0, this.durableEffects)) durable.apply(effect);

@@ -25,6 +25,7 @@ class LogReplay {
   baseTerm: number | undefined = 0;
   entries: Entry[] = [];
   hardState: HardState = EMPTY_HARD_STATE;
+  hardStateAt: RecoveredRecord | undefined;
   /** The record after which entries were missing, while that is not explained by a compaction. */
   gap: RecoveredRecord | undefined;
   private readonly originIndex: number;
@@ -50,6 +51,7 @@ class LogReplay {
     if (record.type === 'header') return;
     if (record.type === 'hard-state') {
       this.hardState = record.hardState;
+      this.hardStateAt = located;
       return;
     }
     if (record.type === 'compact') return this.compact(located, record.index, record.term);
@@ -119,7 +121,7 @@ export function replayLog(records: readonly RecoveredRecord[], snapshot: Snapsho
   const replay = new LogReplay(snapshot?.index ?? 0, records[0]?.file);
   for (const record of records) replay.apply(record);
   if (replay.baseIndex < 0) replay.resetTo(0, 0);
-  const repairs = snapshot === undefined ? [] : reconcileWithSnapshot(replay, snapshot, skippedNewerSnapshot);
+  const repairs = reconcileWithSnapshot(replay, snapshot ?? { index: 0, term: 0 }, skippedNewerSnapshot);
   const baseTerm = replay.baseTerm;
   if (baseTerm === undefined) throw corrupt(replay.gap!.file, replay.gap!.offset, `the term of index ${replay.baseIndex} is unknown`);
   const hardState = reconcileHardState(replay, snapshot?.index ?? 0);
@@ -131,7 +133,7 @@ export function replayLog(records: readonly RecoveredRecord[], snapshot: Snapsho
  * Makes the replayed log agree with the snapshot restored from disk; returns the records that
  * make the WAL say the same, so that entries appended later are replayed against the same log.
  */
-function reconcileWithSnapshot(replay: LogReplay, snapshot: SnapshotMetadata, skippedNewerSnapshot: string | undefined): WalRecord[] {
+function reconcileWithSnapshot(replay: LogReplay, snapshot: { index: number; term: number }, skippedNewerSnapshot: string | undefined): WalRecord[] {
   const { index, term } = snapshot;
   if (replay.baseIndex > index) {
     const why = skippedNewerSnapshot !== undefined ? `the newest snapshot ${skippedNewerSnapshot} is corrupt` : 'no snapshot file covers them';
@@ -140,14 +142,12 @@ function reconcileWithSnapshot(replay: LogReplay, snapshot: SnapshotMetadata, sk
         'Wipe this data directory and let the node catch up from the leader.', { file: skippedNewerSnapshot });
   }
   const repairs: WalRecord[] = [];
-  if (replay.baseTerm === undefined && index > replay.baseIndex && index <= replay.lastIndex) {
-    // Entries after a gap that no compact record explains (restoring from an older snapshot):
-    // usable from a snapshot inside them.
-    replay.compactTo(index);
-    repairs.push({ type: 'compact', index, term: replay.baseTerm! });
-  }
   if (replay.baseTerm === undefined && index <= replay.lastIndex) {
-    throw corrupt(replay.gap!.file, replay.gap!.offset, `entries before index ${replay.baseIndex + 1} are missing`);
+    // Entries after a gap that no compact record explains (restoring from an older snapshot, or
+    // the compact record was lost): usable from the snapshot on, when it lies within them.
+    if (index === replay.baseIndex) replay.baseTerm = term;
+    else replay.compactTo(index);
+    repairs.push({ type: 'compact', index, term: replay.baseTerm! });
   }
   // The snapshot can be newer than the WAL knows: its file is made durable before the WAL record
   // saying it was installed. If the log does not hold the snapshot's own entry with its term, what
@@ -162,9 +162,8 @@ function reconcileWithSnapshot(replay: LogReplay, snapshot: SnapshotMetadata, sk
 function reconcileHardState(replay: LogReplay, originIndex: number): HardState {
   const hardState = replay.hardState;
   if (hardState.commit > replay.lastIndex) {
-    throw new StorageError('wal-corrupt',
-      `the hard state's commit index ${hardState.commit} is beyond the last entry ${replay.lastIndex} in the WAL: committed entries are missing. ` +
-        'Restore this data directory from a backup, or wipe it and let the node catch up from the leader.');
+    const at = replay.hardStateAt!;
+    throw corrupt(at.file, at.offset, `the hard state commits index ${hardState.commit} but the WAL ends at entry ${replay.lastIndex}: committed entries are missing`);
   }
   // A snapshot holds only committed state, so its index is committed (the hard state saying so
   // may have been lost with the install record that follows the snapshot file).
