@@ -10,16 +10,24 @@ const MAX_SAFE_HIGH = 2 ** 21;
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
 export function writeUint64(target: Uint8Array, offset: number, value: number): void {
-  const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
-  view.setUint32(offset, Math.floor(value / 2 ** 32));
-  view.setUint32(offset + 4, value >>> 0);
+  const high = Math.floor(value / 2 ** 32);
+  const low = value >>> 0;
+  target[offset] = high >>> 24;
+  target[offset + 1] = high >>> 16;
+  target[offset + 2] = high >>> 8;
+  target[offset + 3] = high;
+  target[offset + 4] = low >>> 24;
+  target[offset + 5] = low >>> 16;
+  target[offset + 6] = low >>> 8;
+  target[offset + 7] = low;
 }
 
 export function readUint64(source: Uint8Array, offset: number): number {
-  const view = new DataView(source.buffer, source.byteOffset, source.byteLength);
-  const high = view.getUint32(offset);
+  if (offset + 8 > source.length) throw new RangeError(`uint64 at offset ${offset} is past the end (${source.length} bytes)`);
+  const high = ((source[offset]! << 24) | (source[offset + 1]! << 16) | (source[offset + 2]! << 8) | source[offset + 3]!) >>> 0;
   if (high >= MAX_SAFE_HIGH) throw new RangeError(`uint64 at offset ${offset} exceeds 2^53`);
-  return high * 2 ** 32 + view.getUint32(offset + 4);
+  const low = ((source[offset + 4]! << 24) | (source[offset + 5]! << 16) | (source[offset + 6]! << 8) | source[offset + 7]!) >>> 0;
+  return high * 2 ** 32 + low;
 }
 
 export function uint64Bytes(value: number): Uint8Array {

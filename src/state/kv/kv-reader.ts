@@ -6,7 +6,7 @@ import { rangeBounds, validateLimit, validateRange, validateRevision } from './c
 import type { KvLimits, RangeOperation } from './commands.ts';
 import { kvError } from './errors.ts';
 import type { KvError } from './errors.ts';
-import { EMPTY_BYTES, equalBytes, escapeKey, keyRevisionKey, parseRevisionKey, revisionKey, successor } from './encoding.ts';
+import { EMPTY_BYTES, escapeKey, prefixEnd, keyRevisionKey, parseRevisionKey, revisionKey, successor } from './encoding.ts';
 import { decodeHistoryRecord, decodeKeyRecord, KIND_PUT } from './records.ts';
 import type { HistoryRecord, KeyValue } from './records.ts';
 import { KV_TABLES, toKeyValue, visibleSegments } from './tables.ts';
@@ -134,23 +134,25 @@ export class KvReader {
 
   /**
    * The keys of [start, end) alive at `revision`, with the (revision, sub) of their state then:
-   * per key, the last change at or before `revision`, if it is a put.
+   * per key, the last change at or before `revision`, if it is a put. Two seeks per key (the
+   * key's first entry, then its last entry at or before `revision`), however long its history.
    */
   *#pastKeys(start: Uint8Array, end: Uint8Array | undefined, revision: number): Generator<{ revision: number; sub: number }> {
-    const options = rangeOptions(escapeKey(start), end === undefined ? undefined : escapeKey(end));
-    let groupKey: Uint8Array | undefined;
-    let latest: { revision: number; sub: number; kind: number } | undefined;
-    for (const entry of this.#store.range(KV_TABLES.keyRevisions, options)) {
-      const escaped = entry.key.subarray(0, entry.key.length - KEY_REVISION_SUFFIX_BYTES);
-      if (groupKey === undefined || !equalBytes(escaped, groupKey)) {
-        if (latest !== undefined && latest.kind === KIND_PUT) yield latest;
-        groupKey = Uint8Array.from(escaped);
-        latest = undefined;
+    const upper = end === undefined ? undefined : escapeKey(end);
+    let cursor: Uint8Array | undefined = escapeKey(start);
+    while (cursor !== undefined) {
+      let escaped: Uint8Array | undefined;
+      for (const entry of this.#store.range(KV_TABLES.keyRevisions, rangeOptions(cursor, upper, 1))) {
+        escaped = Uint8Array.from(entry.key.subarray(0, entry.key.length - KEY_REVISION_SUFFIX_BYTES));
       }
-      const at = parseRevisionKey(entry.key, escaped.length);
-      if (at.revision <= revision) latest = { ...at, kind: entry.value[0]! };
+      if (escaped === undefined) return;
+      const latest = { start: escaped, end: keyRevisionKey(escaped, revision + 1, 0), reverse: true, limit: 1 };
+      for (const entry of this.#store.range(KV_TABLES.keyRevisions, latest)) {
+        if (entry.value[0] === KIND_PUT) yield parseRevisionKey(entry.key, escaped.length);
+      }
+      // Every entry of this key starts with `escaped`; the next key's start right after them.
+      cursor = prefixEnd(escaped);
     }
-    if (latest !== undefined && latest.kind === KIND_PUT) yield latest;
   }
 
   #historyAt(revision: number, sub: number): HistoryRecord {
@@ -204,8 +206,10 @@ export function historyEvent(record: HistoryRecord, modRevision: number): KvEven
   return { type: record.kind, kv: historyKeyValue(record, modRevision, false) };
 }
 
-function rangeOptions(start: Uint8Array, end: Uint8Array | undefined): { start: Uint8Array; end?: Uint8Array } {
-  return end === undefined ? { start } : { start, end };
+function rangeOptions(start: Uint8Array, end: Uint8Array | undefined, limit?: number): { start: Uint8Array; end?: Uint8Array; limit?: number } {
+  const options: { start: Uint8Array; end?: Uint8Array; limit?: number } = end === undefined ? { start } : { start, end };
+  if (limit !== undefined) options.limit = limit;
+  return options;
 }
 
 /** `<revision>.<base64url of the last key returned>`: the next page starts after that key. */
