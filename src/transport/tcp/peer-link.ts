@@ -133,10 +133,7 @@ export class PeerLink {
     const frame = encodeRaft(message);
     const isSnapshot = message.type === 'snapshot';
     if (frame.length - 4 > this.#context.options.maxFrameBytes) {
-      this.#context.options.logger.error(
-        { peerId: this.peerId, type: message.type, bytes: frame.length, maxFrameBytes: this.#context.options.maxFrameBytes },
-        'dropping a message larger than maxFrameBytes; raise maxFrameBytes on every node or lower the message size',
-      );
+      this.#logOversized(message, frame.length);
       this.#drop(isSnapshot);
       return;
     }
@@ -184,6 +181,14 @@ export class PeerLink {
 
   #failRequest(requestId: number, code: TransportErrorCode, message: string): void {
     this.#requests.reject(requestId, new TransportError(code, message, { peerId: this.peerId }));
+  }
+
+  #logOversized(message: Message, bytes: number): void {
+    const maxFrameBytes = this.#context.options.maxFrameBytes;
+    const fields = { peerId: this.peerId, type: message.type, bytes, maxFrameBytes, code: 'FRAME_TOO_LARGE' };
+    const text = 'dropping a message larger than maxFrameBytes; raise maxFrameBytes on every node or lower the message size';
+    if (this.#context.repeats.shouldLog(`oversized:${this.peerId}`, message.type)) this.#context.options.logger.error(fields, text);
+    else this.#context.options.logger.debug(fields, text);
   }
 
   #drop(isSnapshot: boolean): void {

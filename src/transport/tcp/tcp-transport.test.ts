@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { connect, createServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { makeMessage } from '../../core/raft/types.ts';
 import type { Message, NodeId } from '../../core/raft/types.ts';
 import { packFrame } from '../codec/msgpack.ts';
+import { messageArbitrary } from '../testing/arbitraries.ts';
 import { appendMessage, assertRejects, runTransportConformance, snapshotMessage, waitFor } from '../testing/conformance.ts';
 import type { TransportLogger } from '../types.ts';
 import { FrameReader } from './frame-reader.ts';
@@ -199,6 +201,24 @@ describe('TcpTransport bounds and failures', () => {
     assert.ok(stats.queueDepthBytes > 100_000);
   });
 
+  test('a message larger than maxFrameBytes is dropped, failed, and logged once', async () => {
+    const log = captureLogger();
+    const a = await node(1, { maxFrameBytes: 64 * 1024, logger: log.logger });
+    const b = await node(2);
+    const received = collect(b);
+    const statuses: string[] = [];
+    a.onSnapshotStatus((_peerId, status) => statuses.push(status));
+    a.setPeer(2, addressOf(b));
+    a.send(snapshotMessage(1, 2, 100_000));
+    a.send(snapshotMessage(1, 2, 100_000));
+    a.send(appendMessage(1, 2, 1));
+    await waitFor(() => received.length === 1, 'the small message');
+    assert.equal(received[0]!.type, 'append');
+    assert.deepEqual(statuses, ['failed', 'failed']);
+    assert.equal(peerStats(a, 2).messagesDropped, 2);
+    assert.equal(log.lines.filter((line) => line.level === 'error' && line.fields['code'] === 'FRAME_TOO_LARGE').length, 1);
+  });
+
   test('a pending request fails fast when the connection closes', async () => {
     const a = await node(1);
     const b = await node(2);
@@ -335,6 +355,32 @@ describe('TcpTransport malformed input', () => {
 
   test('a message of the wrong shape closes that connection only', async () => {
     await closesWith((socket) => socket.write(packFrame([1, 0, 1, 2, 'term', 0, 0, [], 0, false, 0, null, null])), 'MESSAGE_INVALID');
+  });
+
+  test('fuzz: random bytes after an authenticated handshake never take the node down', async () => {
+    const b = await node(2, { maxFrameBytes: 1024 * 1024 });
+    const received = collect(b);
+    const inputs = fc.sample(fc.oneof(
+      fc.uint8Array({ minLength: 1, maxLength: 200 }),
+      messageArbitrary.map((message) => {
+        const frame = Uint8Array.from(encodeRaft({ ...message, from: 1, to: 2 }));
+        frame[4 + (frame.length % Math.max(1, frame.length - 4))] ^= 0x5a;
+        return frame;
+      }),
+    ), { numRuns: 25, seed: 7 });
+    for (const input of inputs) {
+      const { socket } = await rawHandshake(b, { secret: 'secret' });
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      socket.resume();
+      socket.write(input);
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 20))]);
+      socket.destroy();
+    }
+    const a = await node(1);
+    a.setPeer(2, addressOf(b));
+    a.send(appendMessage(1, 2, 99));
+    await waitFor(() => received.some((message) => message.index === 99), 'a message from a well-behaved peer');
+    for (const message of received) assert.equal(message.from, 1);
   });
 
   test('garbage instead of a handshake is refused', async () => {
