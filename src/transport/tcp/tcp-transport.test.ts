@@ -10,7 +10,7 @@ import type { Message, NodeId } from '../../core/raft/types.ts';
 import { packFrame } from '../codec/msgpack.ts';
 import { messageArbitrary } from '../testing/arbitraries.ts';
 import { appendMessage, assertRejects, runTransportConformance, snapshotMessage, waitFor } from '../testing/conformance.ts';
-import type { TransportLogger } from '../types.ts';
+import type { TransportClock, TransportLogger } from '../types.ts';
 import { FrameReader } from './frame-reader.ts';
 import { decodeFrame, encodeChallenge, encodeHello, encodeProof, encodeRaft, encodeWelcome } from './frames.ts';
 import { computeProof, newNonce } from './handshake.ts';
@@ -257,6 +257,49 @@ describe('TcpTransport bounds and failures', () => {
     await assertRejects(pending, 'TRANSPORT_STOPPED');
     assert.equal(a.stats().inboundConnections, 0);
     assert.equal(b.stats().inboundConnections, 0);
+  });
+});
+
+describe('TcpTransport reconnect backoff (injected clock and random)', () => {
+  afterEach(cleanup);
+
+  interface FakeTimer { readonly callback: () => void; readonly delayMs: number; cancelled: boolean }
+
+  test('delays grow exponentially with jitter, are capped, and reset after a successful handshake', async () => {
+    const timers: FakeTimer[] = [];
+    const clock: TransportClock = {
+      now: () => 0,
+      setTimer: (callback, delayMs) => {
+        const timer = { callback, delayMs, cancelled: false };
+        timers.push(timer);
+        return timer;
+      },
+      clearTimer: (handle) => {
+        if (handle !== undefined) (handle as FakeTimer).cancelled = true;
+      },
+    };
+    const HANDSHAKE_MS = 60_000;
+    const port = await freePort();
+    const a = await node(1, { clock, random: () => 0.5, backoffInitialMs: 100, backoffMaxMs: 1000, handshakeTimeoutMs: HANDSHAKE_MS });
+    a.setPeer(2, `127.0.0.1:${port}`);
+    const backoffs = () => timers.filter((timer) => timer.delayMs !== HANDSHAKE_MS);
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      await waitFor(() => backoffs().length === attempt, `failure ${attempt}`);
+      const timer = backoffs().at(-1)!;
+      delays.push(timer.delayMs);
+      assert.equal(peerStats(a, 2).connectAttempts, attempt, 'no attempt before the timer fires');
+      timer.callback();
+    }
+    // ceiling = min(1000, 100 * 2^(n-1)); delay = ceiling * (0.5 + 0.5 * random)
+    assert.deepEqual(delays, [75, 150, 300, 600, 750, 750]);
+    const b = await node(2, { listenPort: port });
+    await waitFor(() => backoffs().length === 7, 'the seventh failure');
+    backoffs().at(-1)!.callback();
+    await waitFor(() => peerStats(a, 2).state === 'connected', 'the connection');
+    await b.stop();
+    await waitFor(() => backoffs().length === 8, 'the failure after the connection');
+    assert.equal(backoffs().at(-1)!.delayMs, 75, 'backoff restarts after a successful handshake');
   });
 });
 
