@@ -4,12 +4,17 @@
 // first keys, then within the chunk.
 import { assert } from '../core/assert.ts';
 
-const DEFAULT_CHUNK_KEYS = 256;
+const DEFAULT_CHUNK_KEYS = 64;
 
 interface Chunk {
+  /** The keys as latin1 strings: one char per byte, so string order is byte order, and string
+   * comparison is far cheaper than Buffer.compare's argument checks on every probe. */
+  names: string[];
   keys: Buffer[];
   values: Buffer[];
 }
+
+const nameOf = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 
 export interface Position {
   chunk: number;
@@ -17,7 +22,7 @@ export interface Position {
 }
 
 export class SortedChunks {
-  #chunks: Chunk[] = [{ keys: [], values: [] }];
+  #chunks: Chunk[] = [{ names: [], keys: [], values: [] }];
   #size = 0;
   readonly #chunkKeys: number;
 
@@ -38,17 +43,19 @@ export class SortedChunks {
 
   /** Returns the previous value, if any. */
   set(key: Buffer, value: Buffer): Buffer | undefined {
-    const { chunk, index, found } = this.#find(key);
+    const name = nameOf(key);
+    const { chunk, index, found } = this.#findName(name);
     const target = this.#chunks[chunk]!;
     if (found) {
       const previous = target.values[index];
       target.values[index] = value;
       return previous;
     }
+    target.names.splice(index, 0, name);
     target.keys.splice(index, 0, key);
     target.values.splice(index, 0, value);
     this.#size++;
-    if (target.keys.length > this.#chunkKeys * 2) this.#split(chunk);
+    if (target.names.length > this.#chunkKeys * 2) this.#split(chunk);
     return undefined;
   }
 
@@ -58,68 +65,73 @@ export class SortedChunks {
     if (!found) return undefined;
     const target = this.#chunks[chunk]!;
     const previous = target.values[index];
+    target.names.splice(index, 1);
     target.keys.splice(index, 1);
     target.values.splice(index, 1);
     this.#size--;
-    if (target.keys.length === 0 && this.#chunks.length > 1) this.#chunks.splice(chunk, 1);
+    if (target.names.length === 0 && this.#chunks.length > 1) this.#chunks.splice(chunk, 1);
     return previous;
   }
 
   clear(): void {
-    this.#chunks = [{ keys: [], values: [] }];
+    this.#chunks = [{ names: [], keys: [], values: [] }];
     this.#size = 0;
   }
 
   /** Entries with start <= key < end, ascending or descending. */
   *range(start: Uint8Array | undefined, end: Uint8Array | undefined, reverse: boolean): Generator<{ key: Buffer; value: Buffer }> {
+    const startName = start === undefined ? undefined : nameOf(start);
+    const endName = end === undefined ? undefined : nameOf(end);
     if (!reverse) {
-      let { chunk, index } = start === undefined ? { chunk: 0, index: 0 } : this.#find(start);
+      let { chunk, index } = startName === undefined ? { chunk: 0, index: 0 } : this.#findName(startName);
       for (; chunk < this.#chunks.length; chunk++, index = 0) {
         const current = this.#chunks[chunk]!;
-        for (; index < current.keys.length; index++) {
-          const key = current.keys[index]!;
-          if (end !== undefined && Buffer.compare(key, end) >= 0) return;
-          yield { key, value: current.values[index]! };
+        for (; index < current.names.length; index++) {
+          if (endName !== undefined && current.names[index]! >= endName) return;
+          yield { key: current.keys[index]!, value: current.values[index]! };
         }
       }
       return;
     }
-    let { chunk, index } = end === undefined ? this.#last() : this.#find(end);
-    if (end !== undefined) index--; // #find gives the first key >= end
-    for (; chunk >= 0; chunk--, index = chunk >= 0 ? this.#chunks[chunk]!.keys.length - 1 : 0) {
+    let { chunk, index } = endName === undefined ? this.#last() : this.#findName(endName);
+    if (endName !== undefined) index--; // #find gives the first key >= end
+    for (; chunk >= 0; chunk--, index = chunk >= 0 ? this.#chunks[chunk]!.names.length - 1 : 0) {
       const current = this.#chunks[chunk]!;
       for (; index >= 0; index--) {
-        const key = current.keys[index]!;
-        if (start !== undefined && Buffer.compare(key, start) < 0) return;
-        yield { key, value: current.values[index]! };
+        if (startName !== undefined && current.names[index]! < startName) return;
+        yield { key: current.keys[index]!, value: current.values[index]! };
       }
     }
   }
 
   #last(): Position {
     const chunk = this.#chunks.length - 1;
-    return { chunk, index: this.#chunks[chunk]!.keys.length - 1 };
+    return { chunk, index: this.#chunks[chunk]!.names.length - 1 };
   }
 
-  /** The chunk that holds (or would hold) `key`, and the index of the first key >= `key` in it. */
   #find(key: Uint8Array): Position & { found: boolean } {
+    return this.#findName(nameOf(key));
+  }
+
+  /** The chunk that holds (or would hold) `name`, and the index of the first name >= it there. */
+  #findName(name: string): Position & { found: boolean } {
     let low = 0;
     let high = this.#chunks.length - 1;
     while (low < high) {
       const middle = (low + high + 1) >>> 1;
-      const first = this.#chunks[middle]!.keys[0];
+      const first = this.#chunks[middle]!.names[0];
       assert(first !== undefined, 'sorted chunks: empty chunk in the middle');
-      if (Buffer.compare(first, key) <= 0) low = middle;
+      if (first <= name) low = middle;
       else high = middle - 1;
     }
-    const keys = this.#chunks[low]!.keys;
+    const names = this.#chunks[low]!.names;
     let left = 0;
-    let right = keys.length;
+    let right = names.length;
     while (left < right) {
       const middle = (left + right) >>> 1;
-      const order = Buffer.compare(keys[middle]!, key);
-      if (order === 0) return { chunk: low, index: middle, found: true };
-      if (order < 0) left = middle + 1;
+      const probe = names[middle]!;
+      if (probe === name) return { chunk: low, index: middle, found: true };
+      if (probe < name) left = middle + 1;
       else right = middle;
     }
     return { chunk: low, index: left, found: false };
@@ -127,8 +139,8 @@ export class SortedChunks {
 
   #split(chunk: number): void {
     const target = this.#chunks[chunk]!;
-    const half = target.keys.length >>> 1;
-    const upper: Chunk = { keys: target.keys.splice(half), values: target.values.splice(half) };
+    const half = target.names.length >>> 1;
+    const upper: Chunk = { names: target.names.splice(half), keys: target.keys.splice(half), values: target.values.splice(half) };
     this.#chunks.splice(chunk + 1, 0, upper);
   }
 }

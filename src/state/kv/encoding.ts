@@ -40,13 +40,16 @@ export function uint64Bytes(value: number): Uint8Array {
 export function revisionKey(revision: number, sub: number): Uint8Array {
   const bytes = new Uint8Array(12);
   writeUint64(bytes, 0, revision);
-  new DataView(bytes.buffer).setUint32(8, sub);
+  bytes[8] = sub >>> 24;
+  bytes[9] = sub >>> 16;
+  bytes[10] = sub >>> 8;
+  bytes[11] = sub;
   return bytes;
 }
 
 export function parseRevisionKey(bytes: Uint8Array, offset = 0): { revision: number; sub: number } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { revision: readUint64(bytes, offset), sub: view.getUint32(offset + 8) };
+  const sub = ((bytes[offset + 8]! << 24) | (bytes[offset + 9]! << 16) | (bytes[offset + 10]! << 8) | bytes[offset + 11]!) >>> 0;
+  return { revision: readUint64(bytes, offset), sub };
 }
 
 export function escapeKey(key: Uint8Array): Uint8Array {
