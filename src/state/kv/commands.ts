@@ -108,6 +108,8 @@ export interface KvLimits {
   /** A delete of a range (or a txn delete) may remove at most this many keys. */
   readonly maxDeleteKeys: number;
   readonly maxRangeLimit: number;
+  /** A range result stops (with `more` and a continuation) before its keys and values pass this. */
+  readonly maxRangeBytes: number;
   readonly maxLeases: number;
   readonly maxLeaseTtlSeconds: number;
   readonly maxCheckpoints: number;
@@ -119,6 +121,7 @@ export const DEFAULT_KV_LIMITS: KvLimits = {
   maxTxnOperations: 128,
   maxDeleteKeys: 10_000,
   maxRangeLimit: 10_000,
+  maxRangeBytes: 8 * 1024 * 1024,
   maxLeases: 100_000,
   maxLeaseTtlSeconds: 365 * 24 * 3600,
   maxCheckpoints: 1000,

@@ -79,12 +79,16 @@ export class KvReader {
     if (operation.countOnly === true) return { type: 'range', revision: checked, kvs: [], more: false, count: this.#count(start, end, checked, system) };
     const kvs: KeyValue[] = [];
     let more = false;
+    let bytes = 0;
     for (const kv of this.#visible(start, end, checked, keysOnly, system)) {
-      if (kvs.length === limit) {
+      const size = kv.key.length + kv.value.length;
+      // Always at least one key, so a page can hold any single value.
+      if (kvs.length === limit || (kvs.length > 0 && bytes + size > this.#limits.maxRangeBytes)) {
         more = true;
         break;
       }
       kvs.push(kv);
+      bytes += size;
     }
     if (!more) return { type: 'range', revision: checked, kvs, more };
     return { type: 'range', revision: checked, kvs, more, continuation: continuationToken(checked, kvs[kvs.length - 1]!.key) };

@@ -205,6 +205,19 @@ for (const backend of ['memory', 'lmdb'] as const) {
       assert.deepEqual(h.keys('d'), ['d1', 'd2', 'd3']);
     });
 
+    test('a range page stops before maxRangeBytes (always at least one key) and continues', () => {
+      const h = harnessOn(backend, { limits: { maxRangeBytes: 25 } });
+      for (const key of ['r1', 'r2', 'r3']) h.put(key, 'x'.repeat(10)); // 12 bytes each
+      const first = h.node.kv.range({ range: { prefix: utf8('r') } }) as RangeResult;
+      assert.deepEqual(first.kvs.map((kv) => text(kv.key)), ['r1', 'r2']);
+      assert.equal(first.more, true);
+      const second = h.node.kv.range({ range: { prefix: utf8('r') }, continuation: first.continuation! }) as RangeResult;
+      assert.deepEqual(second.kvs.map((kv) => text(kv.key)), ['r3']);
+      h.put('r0', 'y'.repeat(40));
+      const oversized = h.node.kv.range({ range: { prefix: utf8('r') } }) as RangeResult;
+      assert.deepEqual(oversized.kvs.map((kv) => text(kv.key)), ['r0']);
+    });
+
     test('malformed commands are error results, never exceptions', () => {
       const h = harnessOn(backend);
       const garbage = [Uint8Array.of(KV_MODULE_TAG, 0, 0xc1), Uint8Array.of(KV_MODULE_TAG, 0, 0x90), Uint8Array.of(KV_MODULE_TAG), Uint8Array.of(0x7f, 1, 2), new Uint8Array(0)];

@@ -18,7 +18,7 @@ import type { AppliedEntry } from '../types.ts';
 
 const LONG = 'L'.repeat(1950);
 const KEYS = ['a', 'ab', 'abc', 'b', 'b\x00', 'b\x00\x01', 'c', '\xff', '_cairn/s', '_cairn/t', `${LONG}a`, `${LONG}b`, `${LONG}\x00`];
-const LIMITS = { maxDeleteKeys: 4, maxLeases: 4 };
+const LIMITS = { maxDeleteKeys: 4, maxLeases: 4, maxRangeBytes: 2100 };
 const bytes = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text, 'latin1'));
 
 const keyArb = fc.constantFrom(...KEYS).map(bytes);
@@ -118,8 +118,10 @@ function checkReads(node: KvNodeState, model: ReferenceKv, revision: number, sys
     if (!result.more) break;
     continuation = result.continuation;
   }
-  const expected = model.range({ range, revision }, system);
+  const expected = model.range({ range, revision }, system, true);
   assert.deepEqual(normalize(pages), normalize(expected.kvs), `scan at revision ${revision} (system ${system})`);
+  const single = node.kv.range({ range, revision }, { system });
+  assert.deepEqual(normalize(single), normalize(model.range({ range, revision }, system)), `one bounded page at revision ${revision}`);
   const count = node.kv.range({ range, revision, countOnly: true }, { system });
   assert.deepEqual(normalize(count), normalize(model.range({ range, revision, countOnly: true }, system)));
   for (const key of KEYS) {

@@ -186,7 +186,7 @@ export class ReferenceKv {
   }
 
   /** Without continuation tokens (the property test pages by following the real ones). */
-  range(operation: Omit<RangeOperation, 'type'>, system: boolean): Result {
+  range(operation: Omit<RangeOperation, 'type'>, system: boolean, unbounded = false): Result {
     let revision = operation.revision ?? 0;
     if (revision === 0) revision = this.revision;
     else if (revision < this.compactRevision) return { type: 'error', revision: this.revision, error: { code: 'compacted' } };
@@ -194,11 +194,19 @@ export class ReferenceKv {
     const names = this.#names(operation.range, system, revision);
     if (operation.countOnly === true) return { type: 'range', revision, kvs: [], more: false, count: names.length };
     const limit = operation.limit ?? this.limits.maxRangeLimit;
-    const kvs = names.slice(0, limit).map((name) => {
+    const all = names.map((name) => {
       const kv = this.at(name, revision)!;
       return operation.keysOnly === true ? { ...kv, value: new Uint8Array(0) } : kv;
     });
-    const more = names.length > limit;
+    const kvs: KeyValue[] = [];
+    let bytes = 0;
+    for (const kv of all) {
+      const size = kv.key.length + kv.value.length;
+      if (!unbounded && (kvs.length === limit || (kvs.length > 0 && bytes + size > this.limits.maxRangeBytes))) break;
+      kvs.push(kv);
+      bytes += size;
+    }
+    const more = kvs.length < all.length;
     return more ? { type: 'range', revision, kvs, more, continuation: continuationToken(revision, kvs[kvs.length - 1]!.key) } : { type: 'range', revision, kvs, more };
   }
 
