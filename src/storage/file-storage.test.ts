@@ -103,6 +103,25 @@ test('a bad record followed by valid ones is corruption naming the file and offs
   await assert.rejects(open(fileSystem), rejectsWith('wal-corrupt', last!, victim));
 });
 
+test('damage inside the last write, even with valid records of that write after it, is a torn tail', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  let storage = await open(fileSystem);
+  await writeSaves(storage);
+  await storage.close();
+  const [last] = segments(fileSystem).slice(-1);
+  const offsets = recordOffsets(fileSystem, last!);
+  // The last save wrote [entries, hard state]: lose a range inside the entries record only, as
+  // when the pages of one write reach the disk out of order.
+  const entriesRecord = offsets[offsets.length - 2]!;
+  const content = fileSystem.peek(last!);
+  content.fill(0, entriesRecord + 12, entriesRecord + 40);
+  fileSystem.overwrite(last!, content);
+  storage = await open(fileSystem);
+  assert.deepEqual(storage.recovery.tornTails, [{ file: last, offset: entriesRecord, droppedBytes: content.length - entriesRecord }]);
+  assert.equal(storage.lastIndex(), 27, 'the last save is dropped whole');
+  await storage.close();
+});
+
 test('damage at the end of a segment that is not the last one is corruption', async () => {
   const fileSystem = new SimulatedFileSystem();
   const storage = await open(fileSystem, { segmentMaxBytes: 600 });

@@ -84,29 +84,51 @@ test('an unsynced truncation is undone by a crash; a synced one is kept', async 
   assert.deepEqual(await fileSystem.readFile('/d/f'), bytes(1, 2));
 });
 
-test('torn crashes keep a prefix of the unsynced bytes, sometimes zero-filled, never other bytes', async () => {
+test('torn crashes keep a prefix of the unsynced bytes, with zeros in places, never other bytes', async () => {
   const random = seeded(42);
   const lengths = new Set<number>();
-  let zeroFilled = 0;
-  for (let trial = 0; trial < 200; trial++) {
+  let zeroFilledTails = 0;
+  let holes = 0;
+  for (let trial = 0; trial < 300; trial++) {
     const fileSystem = new SimulatedFileSystem({ random });
     await fileSystem.makeDirectory('/d');
     await createdAndSynced(fileSystem, '/d/f', bytes(1, 2));
     const handle = await fileSystem.openAppend('/d/f');
-    await handle.append(bytes(3, 4, 5, 6, 7, 8));
+    const written = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    await handle.append(new Uint8Array(written));
     fileSystem.crash();
     const content = await fileSystem.readFile('/d/f');
-    assert.ok(content.length >= 2 && content.length <= 8);
+    assert.ok(content.length >= 2 && content.length <= 12);
     assert.deepEqual(content.subarray(0, 2), bytes(1, 2), 'synced bytes survive');
-    const written = [3, 4, 5, 6, 7, 8];
-    let position = 2;
-    while (position < content.length && content[position] === written[position - 2]) position++;
-    if (position < content.length) zeroFilled++;
-    for (; position < content.length; position++) assert.equal(content[position], 0, 'after the kept prefix only zeros');
+    for (let position = 2; position < content.length; position++) {
+      assert.ok(content[position] === written[position - 2] || content[position] === 0, 'only written bytes or zeros');
+    }
+    const kept = [...content.subarray(2)].map((value) => value !== 0);
+    const lastKept = kept.lastIndexOf(true);
+    if (lastKept < kept.length - 1) zeroFilledTails++;
+    if (kept.slice(0, lastKept).includes(false)) holes++;
     lengths.add(content.length);
   }
   assert.ok(lengths.size >= 5, `crashes tear at various lengths (${[...lengths]})`);
-  assert.ok(zeroFilled > 0, 'some crashes extend the file with zeros');
+  assert.ok(zeroFilledTails > 0, 'some crashes extend the file with zeros');
+  assert.ok(holes > 0, 'some crashes lose a range inside the last write');
+});
+
+test('a crash never loses a range of a write older than the last one', async () => {
+  const random = seeded(7);
+  for (let trial = 0; trial < 200; trial++) {
+    const fileSystem = new SimulatedFileSystem({ random });
+    await fileSystem.makeDirectory('/d');
+    await createdAndSynced(fileSystem, '/d/f', bytes(1));
+    const handle = await fileSystem.openAppend('/d/f');
+    await handle.append(new Uint8Array([2, 3, 4, 5, 6, 7]));
+    await handle.append(new Uint8Array([8, 9, 10, 11]));
+    fileSystem.crash();
+    const content = [...(await fileSystem.readFile('/d/f'))];
+    const firstWrite = content.slice(1, 7).filter((value) => value !== 0);
+    const intact = [2, 3, 4, 5, 6, 7].slice(0, firstWrite.length);
+    assert.deepEqual(firstWrite, intact, `the older write is a prefix without holes: ${content}`);
+  }
 });
 
 test('handles opened before a crash are dead, and operations in flight fail', async () => {

@@ -6,8 +6,9 @@
 // - File contents: bytes appended since the last `sync()` of the file are volatile. A crash keeps
 //   the synced bytes; in torn mode (a `random` function was given) it also keeps a random prefix of
 //   the volatile bytes, and sometimes extends the file with zeros up to a random length within the
-//   written size (the size reached the disk, the data blocks did not). A truncation that was not
-//   synced may be undone by a crash.
+//   written size (the size reached the disk, the data blocks did not), and sometimes zeroes a range
+//   inside the kept part of the file's last append (its pages reached the disk out of order). A
+//   truncation that was not synced may be undone by a crash.
 // - Directory entries: creating, renaming and deleting a file are volatile until `syncDirectory()`
 //   of its directory, even if the file's data was synced (a synced file whose creation was not is
 //   lost). A crash replays, per directory, none of the volatile operations — or in torn mode a
@@ -34,6 +35,8 @@ class Inode {
   private data = new Uint8Array(64);
   length = 0;
   durableLength = 0;
+  /** Where the last append started: a crash may lose a range inside that write only. */
+  private lastAppendStart = 0;
   /** Set when an unsynced truncation cut into durable bytes: the durable content before it. */
   durableBeforeTruncation: Uint8Array | undefined;
 
@@ -48,6 +51,7 @@ class Inode {
       this.data = grown;
     }
     this.data.set(bytes, this.length);
+    this.lastAppendStart = this.length;
     this.length += bytes.byteLength;
   }
 
@@ -64,6 +68,14 @@ class Inode {
     this.durableBeforeTruncation = undefined;
   }
 
+  /** Sometimes zeroes a range in [low, high): pages of one write persisted out of order. */
+  private loseRangeOfLastWrite(random: () => number, low: number, high: number): void {
+    if (high - low < 2 || random() >= 0.2) return;
+    const start = low + Math.floor(random() * (high - low - 1));
+    const end = start + 1 + Math.floor(random() * (high - start - 1));
+    this.data.fill(0, start, end);
+  }
+
   /** Replaces the content by what survives a crash. */
   crash(random: (() => number) | undefined): void {
     if (this.durableBeforeTruncation !== undefined && (random === undefined || random() < 0.5)) {
@@ -73,12 +85,14 @@ class Inode {
     } else {
       const base = Math.min(this.durableLength, this.length);
       let kept = base;
-      if (random !== undefined) kept += Math.floor(random() * (this.length - base + 1));
+      // Often the whole write reached the disk (the page cache was flushed in time); otherwise a prefix.
+      if (random !== undefined) kept = random() < 0.25 ? this.length : kept + Math.floor(random() * (this.length - base + 1));
       let zeroFilledTo = kept;
       if (random !== undefined && kept < this.length && random() < 0.25) {
         zeroFilledTo = kept + Math.floor(random() * (this.length - kept + 1));
       }
       this.data.fill(0, kept, zeroFilledTo);
+      if (random !== undefined) this.loseRangeOfLastWrite(random, Math.max(base, this.lastAppendStart), kept);
       this.length = zeroFilledTo;
     }
     this.durableBeforeTruncation = undefined;

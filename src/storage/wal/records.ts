@@ -1,10 +1,11 @@
 // WAL records. On disk every record is
 //
-//   payloadLength u32 | crc u32 | type u8 | payload
+//   payloadLength u32 | crc u32 | flags+type u8 | payload
 //
-// and the CRC-32C covers, in this order, the segment's sequence number (8 bytes), the record's
-// byte offset in the segment (8 bytes), payloadLength, type and payload. Binding the position into
-// the checksum means a copy of a record found anywhere else (in a payload holding WAL bytes, in a
+// The high bit of the type byte marks the first record of a write (one append call). The CRC-32C
+// covers, in this order, the segment's sequence number (8 bytes), the record's byte offset in the
+// segment (8 bytes), payloadLength, the type byte and the payload. Binding the position into the
+// checksum means a copy of a record found anywhere else (in a payload holding WAL bytes, in a
 // stale block) does not verify, which keeps the torn-tail / corruption distinction honest.
 import { crc32c } from '../../util/crc32c.ts';
 import type { Entry, EntryType, HardState } from '../../core/index.ts';
@@ -124,21 +125,28 @@ export function framedBytes(encoded: EncodedRecord): number {
   return RECORD_HEADER_BYTES + encoded.payload.byteLength;
 }
 
-/** Appends the framed record to `writer`, whose first byte goes to `startOffset` of the segment. */
-export function frameRecord(writer: BinaryWriter, sequence: number, startOffset: number, encoded: EncodedRecord): void {
+/** Marks the first record of a write in the type byte. */
+const STARTS_WRITE_FLAG = 0x80;
+
+/**
+ * Appends the framed record to `writer`, whose first byte goes to `startOffset` of the segment.
+ * `startsWrite`: this is the first record of one append to the file.
+ */
+export function frameRecord(writer: BinaryWriter, sequence: number, startOffset: number, encoded: EncodedRecord, startsWrite: boolean): void {
   const offset = startOffset + writer.length;
-  const { type, payload } = encoded;
-  writer.uint32(payload.byteLength).uint32(checksum(sequence, offset, type, payload)).uint8(type).raw(payload);
+  const typeByte = encoded.type | (startsWrite ? STARTS_WRITE_FLAG : 0);
+  writer.uint32(encoded.payload.byteLength).uint32(checksum(sequence, offset, typeByte, encoded.payload)).uint8(typeByte).raw(encoded.payload);
 }
 
 export type RecordRead =
-  | { readonly ok: true; readonly type: number; readonly payload: Uint8Array; readonly nextOffset: number }
+  | { readonly ok: true; readonly type: number; readonly startsWrite: boolean; readonly payload: Uint8Array; readonly nextOffset: number }
   | { readonly ok: false; readonly reason: string };
 
 const KNOWN_TYPES = new Set<number>(Object.values(RECORD_TYPE));
 
-export function isKnownRecordType(type: number): boolean {
-  return KNOWN_TYPES.has(type);
+/** Whether a type byte (flags included) names a known record type: a cheap filter before the CRC. */
+export function isKnownRecordType(typeByte: number): boolean {
+  return KNOWN_TYPES.has(typeByte & ~STARTS_WRITE_FLAG);
 }
 
 /** Reads the framed record at `offset` of a segment's bytes and verifies it. Never throws. */
@@ -147,13 +155,14 @@ export function readRecord(bytes: Uint8Array, sequence: number, offset: number, 
   if (remaining < RECORD_HEADER_BYTES) return { ok: false, reason: `a partial record header (${remaining} bytes)` };
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, RECORD_HEADER_BYTES);
   const length = view.getUint32(0, true);
-  const type = view.getUint8(8);
-  if (!KNOWN_TYPES.has(type)) return { ok: false, reason: `an unknown record type ${type}` };
+  const typeByte = view.getUint8(8);
+  if (!isKnownRecordType(typeByte)) return { ok: false, reason: `an unknown record type ${typeByte}` };
   if (length > maxRecordBytes) return { ok: false, reason: `a record length of ${length} bytes beyond the limit of ${maxRecordBytes}` };
   if (length > remaining - RECORD_HEADER_BYTES) {
     return { ok: false, reason: `a record of ${length} bytes cut short at ${remaining - RECORD_HEADER_BYTES}` };
   }
   const payload = bytes.subarray(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + length);
-  if (checksum(sequence, offset, type, payload) !== view.getUint32(4, true)) return { ok: false, reason: 'a checksum mismatch' };
-  return { ok: true, type, payload, nextOffset: offset + RECORD_HEADER_BYTES + length };
+  if (checksum(sequence, offset, typeByte, payload) !== view.getUint32(4, true)) return { ok: false, reason: 'a checksum mismatch' };
+  const startsWrite = (typeByte & STARTS_WRITE_FLAG) !== 0;
+  return { ok: true, type: typeByte & ~STARTS_WRITE_FLAG, startsWrite, payload, nextOffset: offset + RECORD_HEADER_BYTES + length };
 }

@@ -33,16 +33,16 @@ export interface SegmentScan {
   readonly records: LocatedRecord[];
   /** Bytes up to the end of the last valid record. */
   readonly validBytes: number;
-  /** The first bad spot, if any, and whether a valid record exists after it. */
+  /** The first bad spot, if any, and whether a later write left a valid record after it. */
   readonly defect:
-    | { readonly offset: number; readonly reason: string; readonly validRecordAt: number | undefined }
+    | { readonly offset: number; readonly reason: string; readonly laterWriteAt: number | undefined }
     | undefined;
 }
 
 /**
  * Reads every record of a segment until the end or the first record that does not verify. A
- * record whose checksum verifies but whose payload does not decode is reported as a defect too
- * (it cannot be a torn write), with validRecordAt set to its own offset.
+ * record whose checksum verifies but whose payload does not decode is reported as a defect that
+ * cannot be a torn write (laterWriteAt is its own offset).
  */
 export function scanSegment(bytes: Uint8Array, sequence: number, maxRecordBytes: number): SegmentScan {
   const records: LocatedRecord[] = [];
@@ -50,14 +50,14 @@ export function scanSegment(bytes: Uint8Array, sequence: number, maxRecordBytes:
   while (offset < bytes.byteLength) {
     const read = readRecord(bytes, sequence, offset, maxRecordBytes);
     if (!read.ok) {
-      const validRecordAt = findValidRecordAfter(bytes, sequence, offset, maxRecordBytes);
-      return { records, validBytes: offset, defect: { offset, reason: read.reason, validRecordAt } };
+      const laterWriteAt = findLaterWrite(bytes, sequence, offset, maxRecordBytes);
+      return { records, validBytes: offset, defect: { offset, reason: read.reason, laterWriteAt } };
     }
     try {
       records.push({ record: decodePayload(read.type, read.payload), offset });
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
-      return { records, validBytes: offset, defect: { offset, reason: `an undecodable record: ${error.message}`, validRecordAt: offset } };
+      return { records, validBytes: offset, defect: { offset, reason: `an undecodable record: ${error.message}`, laterWriteAt: offset } };
     }
     offset = read.nextOffset;
   }
@@ -65,15 +65,27 @@ export function scanSegment(bytes: Uint8Array, sequence: number, maxRecordBytes:
 }
 
 /**
- * Looks for any verifying record starting after `badOffset`. Records bind their offset into their
- * checksum, so a hit is a genuine record written at that position: the damage is not a torn tail.
+ * Looks, after a bad spot, for a verifying record that starts a write. Records bind their offset
+ * into their checksum, so a hit is genuine: a later write was made after the damaged bytes, which
+ * are therefore not a torn final write but corruption. Valid records that do not start a write
+ * may follow a torn spot legitimately: the pages of one write can reach the disk out of order.
  */
-export function findValidRecordAfter(bytes: Uint8Array, sequence: number, badOffset: number, maxRecordBytes: number): number | undefined {
+export function findLaterWrite(bytes: Uint8Array, sequence: number, badOffset: number, maxRecordBytes: number): number | undefined {
   const end = bytes.byteLength - RECORD_HEADER_BYTES;
-  for (let candidate = badOffset + 1; candidate <= end; candidate++) {
-    // Cheap filters before the checksum: a known type byte and a length that fits.
-    if (!isKnownRecordType(bytes[candidate + 8]!)) continue;
-    if (readRecord(bytes, sequence, candidate, maxRecordBytes).ok) return candidate;
+  let candidate = badOffset + 1;
+  while (candidate <= end) {
+    if (!isKnownRecordType(bytes[candidate + 8]!)) {
+      candidate++;
+      continue;
+    }
+    const read = readRecord(bytes, sequence, candidate, maxRecordBytes);
+    if (!read.ok) {
+      candidate++;
+    } else if (read.startsWrite) {
+      return candidate;
+    } else {
+      candidate = read.nextOffset;
+    }
   }
   return undefined;
 }

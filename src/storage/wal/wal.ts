@@ -104,10 +104,10 @@ export class Wal {
     const bytes = await fileSystem.readFile(path);
     const scan = scanSegment(bytes, sequence, maxRecordBytes);
     const defect = scan.defect;
-    if (defect !== undefined && (!isLast || defect.validRecordAt !== undefined)) {
-      const after = defect.validRecordAt === undefined
+    if (defect !== undefined && (!isLast || defect.laterWriteAt !== undefined)) {
+      const after = defect.laterWriteAt === undefined
         ? 'and it is not the last segment, so this is not a torn write'
-        : `and a valid record follows at byte ${defect.validRecordAt}, so this is not a torn write`;
+        : `and a valid record of a later write follows at byte ${defect.laterWriteAt}, so this is not a torn write`;
       throw corrupt(path, defect.offset, `${defect.reason} ${after}`);
     }
     let preludeLength = 0;
@@ -169,7 +169,7 @@ export class Wal {
     }
     const handle = await this.currentHandle();
     const writer = new BinaryWriter(totalBytes);
-    for (const item of encoded) frameRecord(writer, current.sequence, current.sizeBytes, item);
+    encoded.forEach((item, position) => frameRecord(writer, current.sequence, current.sizeBytes, item, position === 0));
     this.dirty = true;
     await handle.append(writer.finish());
     current.sizeBytes += totalBytes;
@@ -243,7 +243,7 @@ export class Wal {
       { type: 'hard-state', hardState: prelude.hardState },
     ];
     const writer = new BinaryWriter();
-    for (const record of records) frameRecord(writer, sequence, 0, encodePayload(record));
+    records.forEach((record, position) => frameRecord(writer, sequence, 0, encodePayload(record), position === 0));
     const handle = await fileSystem.openAppend(path);
     this.handle = handle;
     await handle.append(writer.finish());

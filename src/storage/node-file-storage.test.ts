@@ -1,0 +1,93 @@
+// FileStorage on the real disk (NodeFileSystem, a temporary directory): the happy path across
+// restarts and segment roll-over, and corruption detection that names the file and the offset.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { entriesFrom, observe } from './conformance.ts';
+import { FileStorage } from './file-storage.ts';
+import { NodeFileSystem } from './node-file-system.ts';
+import { isStorageError } from './types.ts';
+import { parseSegmentName, scanSegment } from './wal/segment.ts';
+
+async function withDirectory(body: (directory: string) => Promise<void>): Promise<void> {
+  const directory = await mkdtemp(join(tmpdir(), 'cairn-storage-'));
+  try {
+    await body(directory);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+const open = (directory: string): Promise<FileStorage> =>
+  FileStorage.open({ fileSystem: new NodeFileSystem(), directory, segmentMaxBytes: 4096 });
+
+async function fill(storage: FileStorage, saves: number): Promise<void> {
+  for (let save = 0; save < saves; save++) {
+    const first = storage.lastIndex() + 1;
+    await storage.save({ entries: entriesFrom(first, 10, 1, 128), hardState: { term: 1, vote: 1, commit: first - 1 } }, true);
+  }
+}
+
+test('real disk: saves, snapshots and compaction survive restarts', async () => {
+  await withDirectory(async (directory) => {
+    let storage = await open(directory);
+    await fill(storage, 30);
+    assert.ok(storage.stats().walSegments > 5, `segments rolled over (${storage.stats().walSegments})`);
+    const confState = { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+    await storage.saveSnapshot({ metadata: { index: 250, term: 1, confState }, data: new TextEncoder().encode('state at 250') });
+    await storage.compact(200);
+    const expected = observe(storage);
+    const segmentsLeft = storage.stats().walSegments;
+    await storage.close();
+    assert.equal((await readdir(join(directory, 'wal'))).length, segmentsLeft);
+    assert.deepEqual(await readdir(join(directory, 'snap')), [`${(250).toString(16).padStart(16, '0')}-${'0'.repeat(15)}1.snap`]);
+    storage = await open(directory);
+    assert.deepEqual(observe(storage), expected);
+    assert.deepEqual(storage.recovery.tornTails, []);
+    assert.equal(storage.firstIndex(), 201);
+    assert.equal(storage.lastIndex(), 300);
+    await storage.close();
+  });
+});
+
+test('real disk: a torn tail is cut off; a flipped bit before valid records is refused with file and offset', async () => {
+  await withDirectory(async (directory) => {
+    let storage = await open(directory);
+    await fill(storage, 2);
+    await storage.close();
+    const walDirectory = join(directory, 'wal');
+    const [name] = await readdir(walDirectory);
+    const path = join(walDirectory, name!);
+    const size = (await readFile(path)).length;
+    await appendFile(path, new Uint8Array([200, 0, 0, 0, 7, 7]));
+    storage = await open(directory);
+    assert.deepEqual(storage.recovery.tornTails, [{ file: path, offset: size, droppedBytes: 6 }]);
+    assert.equal(storage.lastIndex(), 20);
+    await storage.close();
+    assert.equal((await readFile(path)).length, size, 'the torn tail was truncated on disk');
+
+    const content = new Uint8Array(await readFile(path));
+    const records = scanSegment(content, parseSegmentName(name!)!.sequence, 1 << 26).records;
+    const victim = records[3]!.offset; // the first entries record, with more records after it
+    content[victim + 30]! ^= 0x01;
+    await writeFile(path, content);
+    await assert.rejects(open(directory), (error) => {
+      assert.ok(isStorageError(error, 'wal-corrupt'));
+      assert.equal(error.file, path);
+      assert.equal(error.offset, victim);
+      assert.ok(error.message.includes(`${path} is corrupt at byte ${victim}`), error.message);
+      return true;
+    });
+  });
+});
+
+test('real disk: operating-system errors become StorageErrors with code io', async () => {
+  await withDirectory(async (directory) => {
+    const fileSystem = new NodeFileSystem();
+    await assert.rejects(fileSystem.readFile(join(directory, 'missing')), (error) => isStorageError(error, 'io') && /missing/.test(error.message));
+    await writeFile(join(directory, 'a-file'), 'x');
+    await assert.rejects(FileStorage.open({ fileSystem, directory: join(directory, 'a-file') }), (error) => isStorageError(error, 'io'));
+  });
+});
