@@ -1,6 +1,7 @@
 // The StateMachine contract: applied index, noop/conf-change entries, determinism across
 // backends and batchings, snapshot/restore, restart, durability reporting.
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -159,3 +160,61 @@ test('durability: lmdb reports applied entries durable once flushed; memory only
     await durable.state.close();
     await memory.state.close();
   }));
+
+test('chunked snapshots: same bytes as the single buffer, restorable from any split', async () => {
+  const source = openKvState();
+  applyInBatches(source, workload(150), 40);
+  const whole = Buffer.from(source.state.snapshot().data);
+  const { index, term, chunks } = source.state.snapshotChunks(200);
+  const parts = [...chunks];
+  assert.ok(parts.length > 5, `${parts.length} chunks`);
+  assert.ok(parts.every((part) => part.length < 200 + 4096 + 64), 'chunks stay near the requested size');
+  assert.ok(Buffer.concat(parts).equals(whole));
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: whole.length - 1 }), { maxLength: 12 }), (cuts) => {
+      const points = [0, ...[...new Set(cuts)].sort((a, b) => a - b), whole.length];
+      const pieces = points.slice(1).map((end, position) => whole.subarray(points[position]!, end));
+      const target = openKvState();
+      target.state.restoreChunks({ index, term }, pieces);
+      assert.ok(Buffer.from(target.state.snapshot().data).equals(whole));
+      assert.equal(target.state.appliedIndex(), index);
+    }),
+    { numRuns: 50 },
+  );
+  await source.state.close();
+});
+
+test('a damaged snapshot (any flipped byte, truncation, trailing data) is refused and the state kept', async () => {
+  const source = openKvState();
+  applyInBatches(source, workload(40), 40);
+  const whole = Buffer.from(source.state.snapshot().data);
+  const target = openKvState();
+  applyInBatches(target, workload(10), 10);
+  const before = Buffer.from(target.state.snapshot().data);
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: whole.length - 1 }), fc.integer({ min: 1, max: 255 }), (position, flip) => {
+      const damaged = Buffer.from(whole);
+      damaged[position]! ^= flip;
+      assert.throws(() => target.state.restore({ index: 40, term: 1, data: damaged }), /state snapshot/);
+    }),
+    { numRuns: 200 },
+  );
+  assert.throws(() => target.state.restore({ index: 40, term: 1, data: whole.subarray(0, whole.length - 1) }), /state snapshot/);
+  assert.throws(() => target.state.restore({ index: 40, term: 1, data: whole.subarray(0, 100) }), /state snapshot/);
+  assert.throws(() => target.state.restore({ index: 40, term: 1, data: Buffer.concat([whole, Buffer.from([3])]) }), /state snapshot/);
+  assert.ok(Buffer.from(target.state.snapshot().data).equals(before));
+  assert.equal(target.state.appliedIndex(), 10);
+  await source.state.close();
+  await target.state.close();
+});
+
+test('applying entries while a chunked snapshot is being read makes the reader fail', async () => {
+  const node = openKvState();
+  const entries = workload(60);
+  applyInBatches(node, entries.slice(0, 50), 50);
+  const { chunks } = node.state.snapshotChunks(100);
+  chunks.next();
+  node.state.apply(entries.slice(50));
+  assert.throws(() => chunks.next(), /entries were applied while the snapshot was being read/);
+  await node.state.close();
+});

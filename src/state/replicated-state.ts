@@ -3,19 +3,20 @@
 // own tables. A command's first byte names its module. Every apply() call is one write
 // transaction that also writes the applied index, so data and index never disagree.
 //
-// Snapshots are one buffer: magic, then every table in name order with every entry, then a
-// CRC-32C. Limit: the whole state must fit in memory twice (the buffer and the store) and under
-// Node's maximum buffer size (2^32 bytes today); a streaming form can reuse the same record
-// layout chunk by chunk when states grow beyond a few hundred MB.
+// Snapshots (format in snapshot-format.ts) come in two forms. snapshot()/restore() use one
+// buffer: the whole state must then fit in memory (twice, while restoring) and under Node's
+// maximum buffer size (2^32 bytes). snapshotChunks()/restoreChunks() stream the same bytes in
+// chunks of a chosen size, so memory stays bounded by the chunk size plus the largest entry:
+// use them for big states (write the chunks to a file, send the file).
 import { assert } from '../core/assert.ts';
-import { crc32c } from '../util/crc32c.ts';
+import { SnapshotParser, snapshotChunks } from './snapshot-format.ts';
 import type { OrderedStore } from './store.ts';
 import type { AppliedEntry, StateError, StateMachine, StateSnapshot } from './types.ts';
 
 export const META_TABLE = 'meta';
 const APPLIED_INDEX_KEY = Uint8Array.of(1);
 const APPLIED_TERM_KEY = Uint8Array.of(2);
-const SNAPSHOT_MAGIC = Buffer.from('CAIRNSS1');
+const DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
 export interface StateModule<Result> {
   /** The first byte of this module's commands. */
@@ -138,39 +139,60 @@ export class ReplicatedState<Result> implements StateMachine<Result | UnknownCom
   }
 
   snapshot(): StateSnapshot {
-    const chunks: Buffer[] = [SNAPSHOT_MAGIC];
-    for (const name of this.store.tableNames) {
-      const nameBytes = Buffer.from(name, 'utf8');
-      chunks.push(Buffer.from([1, nameBytes.length]), nameBytes);
-      for (const { key, value } of this.store.range(name)) {
-        const header = Buffer.alloc(9);
-        header[0] = 2;
-        header.writeUInt32BE(key.length, 1);
-        header.writeUInt32BE(value.length, 5);
-        chunks.push(header, Buffer.from(key), Buffer.from(value));
+    const { index, term, chunks } = this.snapshotChunks(DEFAULT_SNAPSHOT_CHUNK_BYTES);
+    return { index, term, data: Buffer.concat([...chunks]) };
+  }
+
+  /**
+   * The state at appliedIndex() as chunks of about `maxChunkBytes`. Consume them synchronously
+   * (for example writeSync to a file): an apply() between two chunks would mix two states, so
+   * it makes the next step throw.
+   */
+  snapshotChunks(maxChunkBytes: number): { index: number; term: number; chunks: Generator<Uint8Array> } {
+    assert(!this.#closed, 'snapshot after close');
+    const index = this.#appliedIndex;
+    const chunks = snapshotChunks(this.store, maxChunkBytes);
+    const guarded = (function* (state: ReplicatedState<Result>): Generator<Uint8Array> {
+      for (const chunk of chunks) {
+        assert(state.appliedIndex() === index, 'state snapshot: entries were applied while the snapshot was being read');
+        yield chunk;
       }
-    }
-    chunks.push(Buffer.from([3]));
-    const body = Buffer.concat(chunks);
-    const trailer = Buffer.alloc(4);
-    trailer.writeUInt32BE(crc32c(body), 0);
-    return { index: this.#appliedIndex, term: this.#appliedTerm, data: Buffer.concat([body, trailer]) };
+    })(this);
+    return { index, term: this.#appliedTerm, chunks: guarded };
   }
 
   restore(snapshot: StateSnapshot): void {
+    this.restoreChunks(snapshot, [snapshot.data]);
+  }
+
+  /**
+   * Replaces everything with the snapshot read from `chunks` (a synchronous iterable, for
+   * example reads of a file), in one write transaction: a corrupt or truncated snapshot throws
+   * and leaves the state as it was.
+   */
+  restoreChunks(metadata: { index: number; term: number }, chunks: Iterable<Uint8Array>): void {
     assert(!this.#closed, 'restore after close');
-    const tables = parseSnapshot(snapshot.data, this.store.tableNames);
-    this.store.write(() => {
-      this.store.clearAll();
-      for (const [name, entries] of tables) for (const [key, value] of entries) this.store.put(name, key, value);
-      this.store.put(META_TABLE, APPLIED_INDEX_KEY, numberBytes(snapshot.index));
-      this.store.put(META_TABLE, APPLIED_TERM_KEY, numberBytes(snapshot.term));
+    const store = this.store;
+    let table: string | undefined;
+    const parser = new SnapshotParser({
+      table: (name) => {
+        if (!store.tableNames.includes(name)) throw new Error(`state snapshot: unknown table "${name}" (made by another version?)`);
+        table = name;
+      },
+      entry: (key, value) => store.put(table!, key, value),
     });
-    this.#appliedIndex = snapshot.index;
-    this.#appliedTerm = snapshot.term;
+    store.write(() => {
+      store.clearAll();
+      for (const chunk of chunks) parser.push(chunk);
+      parser.finish();
+      store.put(META_TABLE, APPLIED_INDEX_KEY, numberBytes(metadata.index));
+      store.put(META_TABLE, APPLIED_TERM_KEY, numberBytes(metadata.term));
+    });
+    this.#appliedIndex = metadata.index;
+    this.#appliedTerm = metadata.term;
     // A memory store's state now equals a snapshot the runtime holds durably; lmdb's after a flush.
-    if (this.store.persistent) this.#trackDurability(snapshot.index);
-    else this.#durableIndex = snapshot.index;
+    if (store.persistent) this.#trackDurability(metadata.index);
+    else this.#durableIndex = metadata.index;
     for (const module of this.#modules.values()) module.restored();
   }
 
@@ -178,45 +200,6 @@ export class ReplicatedState<Result> implements StateMachine<Result | UnknownCom
     if (this.#closed) return;
     this.#closed = true;
     await this.store.close();
-  }
-}
-
-/**
- * The tables in a snapshot buffer. A snapshot that fails its checksum or names an unknown table
- * is a corruption or a version mismatch: throw, the node must not run on it.
- */
-function parseSnapshot(data: Uint8Array, tableNames: readonly string[]): Map<string, [Buffer, Buffer][]> {
-  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (bytes.length < SNAPSHOT_MAGIC.length + 5 || !bytes.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)) {
-    throw new Error('state snapshot: not a Cairn state snapshot (bad magic)');
-  }
-  const bodyLength = bytes.length - 4;
-  if (crc32c(bytes.subarray(0, bodyLength)) !== bytes.readUInt32BE(bodyLength)) {
-    throw new Error('state snapshot: checksum mismatch (the snapshot is corrupt)');
-  }
-  const tables = new Map<string, [Buffer, Buffer][]>();
-  let current: [Buffer, Buffer][] | undefined;
-  let offset = SNAPSHOT_MAGIC.length;
-  for (;;) {
-    const type = bytes[offset++];
-    if (type === 3 && offset === bodyLength) return tables;
-    if (type === 1) {
-      const nameLength = bytes[offset++]!;
-      const name = bytes.toString('utf8', offset, offset + nameLength);
-      offset += nameLength;
-      if (!tableNames.includes(name)) throw new Error(`state snapshot: unknown table "${name}" (made by another version?)`);
-      current = [];
-      tables.set(name, current);
-    } else if (type === 2 && current !== undefined && offset + 8 <= bodyLength) {
-      const keyLength = bytes.readUInt32BE(offset);
-      const valueLength = bytes.readUInt32BE(offset + 4);
-      offset += 8;
-      if (offset + keyLength + valueLength > bodyLength) throw new Error('state snapshot: entry overruns the snapshot');
-      current.push([bytes.subarray(offset, offset + keyLength), bytes.subarray(offset + keyLength, offset + keyLength + valueLength)]);
-      offset += keyLength + valueLength;
-    } else {
-      throw new Error(`state snapshot: malformed record at offset ${offset - 1}`);
-    }
   }
 }
 
