@@ -69,182 +69,16 @@ async function reopen(harness: StorageHarness, storage: DurableStorage): Promise
   return harness.open();
 }
 
+type RegisterTest = (title: string, body: (harness: StorageHarness) => Promise<void>) => void;
+
 export function runStorageConformance(name: string, createHarness: () => Promise<StorageHarness> | StorageHarness, options: ConformanceOptions = {}): void {
-  const test = (title: string, body: (harness: StorageHarness) => Promise<void>): void => {
+  const test: RegisterTest = (title, body) => {
     it(title, () => withStorage(createHarness, body));
   };
-
   describe(`storage conformance: ${name}`, () => {
-    test('a new storage is empty', async (harness) => {
-      const storage = await harness.open();
-      assert.deepEqual(storage.initialState(), { hardState: EMPTY_HARD_STATE, confState: EMPTY_CONF_STATE });
-      assert.equal(storage.firstIndex(), 1);
-      assert.equal(storage.lastIndex(), 0);
-      assert.equal(storage.term(0), 0);
-      assert.equal(storage.term(1), undefined);
-      assert.equal(storage.snapshot()?.metadata.index ?? 0, 0);
-      await storage.close();
-    });
-
-    test('appends entries and serves them, their terms and the hard state', async (harness) => {
-      const storage = await harness.open();
-      await storage.save({ entries: entriesFrom(1, 3, 1), hardState: { term: 1, vote: 2, commit: 1 } }, true);
-      await storage.save({ entries: entriesFrom(4, 2, 2), hardState: { term: 2, vote: 3, commit: 3 } }, false);
-      assert.equal(storage.firstIndex(), 1);
-      assert.equal(storage.lastIndex(), 5);
-      assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map((index) => storage.term(index)), [0, 1, 1, 1, 2, 2, undefined]);
-      assert.deepEqual(storage.entries(2, 5, Number.MAX_SAFE_INTEGER), [entry(2, 1), entry(3, 1), entry(4, 2)]);
-      assert.deepEqual(storage.initialState().hardState, { term: 2, vote: 3, commit: 3 });
-      await storage.close();
-    });
-
-    test('limits entries by bytes, returning at least one', async (harness) => {
-      const storage = await harness.open();
-      await storage.save({ entries: entriesFrom(1, 10, 1, 100) }, true);
-      const size = 100 + 24; // entrySizeBytes: data plus a fixed overhead
-      assert.equal(storage.entries(1, 11, 0).length, 1);
-      assert.equal(storage.entries(1, 11, size).length, 1);
-      assert.equal(storage.entries(1, 11, size * 3).length, 3);
-      assert.equal(storage.entries(1, 11, size * 3 + size - 1).length, 3);
-      assert.equal(storage.entries(4, 11, Number.MAX_SAFE_INTEGER).length, 7);
-      await storage.close();
-    });
-
-    test('an overlapping save replaces the conflicting tail', async (harness) => {
-      let storage = await harness.open();
-      await storage.save({ entries: entriesFrom(1, 5, 1) }, true);
-      await storage.save({ entries: entriesFrom(3, 1, 2) }, true);
-      assert.equal(storage.lastIndex(), 3);
-      assert.deepEqual(storage.entries(1, 4, Number.MAX_SAFE_INTEGER), [entry(1, 1), entry(2, 1), entry(3, 2)]);
-      await storage.save({ entries: entriesFrom(2, 4, 3) }, true);
-      assert.deepEqual(storage.entries(1, 6, Number.MAX_SAFE_INTEGER), [entry(1, 1), ...entriesFrom(2, 4, 3)]);
-      const before = observe(storage);
-      storage = await reopen(harness, storage);
-      assert.deepEqual(observe(storage), before);
-      await storage.close();
-    });
-
-    test('refuses entries that leave a gap, are not consecutive or replace committed ones', async (harness) => {
-      const storage = await harness.open();
-      await storage.save({ entries: entriesFrom(1, 3, 1), hardState: { term: 1, vote: 1, commit: 2 } }, true);
-      await assert.rejects(storage.save({ entries: [entry(5, 1)] }, true), InvariantError);
-      await assert.rejects(storage.save({ entries: [entry(4, 1), entry(6, 1)] }, true), InvariantError);
-      await assert.rejects(storage.save({ entries: [entry(2, 2)] }, true), InvariantError);
-      await assert.rejects(storage.save({ entries: [], hardState: { term: 1, vote: 1, commit: 4 } }, true), InvariantError);
-      // Refused updates change nothing and leave the storage usable.
-      assert.equal(storage.lastIndex(), 3);
-      await storage.save({ entries: [entry(2, 1), entry(3, 2)] }, true);
-      assert.deepEqual(storage.entries(3, 4, Number.MAX_SAFE_INTEGER), [entry(3, 2)]);
-      await storage.close();
-    });
-
-    test('the hard state and entries survive a restart', async (harness) => {
-      let storage = await harness.open();
-      await storage.save({ entries: entriesFrom(1, 20, 1, 50), hardState: { term: 1, vote: 1, commit: 5 } }, true);
-      await storage.save({ entries: entriesFrom(21, 5, 2, 50), hardState: { term: 2, vote: 0, commit: 20 } }, true);
-      await storage.save({ entries: [], hardState: { term: 3, vote: 2, commit: 25 } }, true);
-      const before = observe(storage);
-      storage = await reopen(harness, storage);
-      assert.deepEqual(observe(storage), before);
-      assert.deepEqual(storage.initialState().hardState, { term: 3, vote: 2, commit: 25 });
-      await storage.close();
-    });
-
-    test('installs a snapshot from the leader, replacing the log, then appends after it', async (harness) => {
-      let storage = await harness.open();
-      await storage.save({ entries: entriesFrom(1, 8, 1), hardState: { term: 1, vote: 1, commit: 3 } }, true);
-      const snapshot = snapshotAt(10, 3);
-      await storage.save({ snapshot, entries: entriesFrom(11, 2, 3), hardState: { term: 3, vote: 0, commit: 10 } }, true);
-      assert.equal(storage.firstIndex(), 11);
-      assert.equal(storage.lastIndex(), 12);
-      assert.equal(storage.term(10), 3);
-      assert.equal(storage.term(9), undefined);
-      assert.deepEqual(storage.snapshot(), snapshot);
-      assert.deepEqual(storage.initialState(), { hardState: { term: 3, vote: 0, commit: 10 }, confState: CONF_STATE });
-      const before = observe(storage);
-      storage = await reopen(harness, storage);
-      assert.deepEqual(observe(storage), before);
-      // A snapshot no newer than the current one is ignored; the entries in the same update are not.
-      await storage.save({ snapshot: snapshotAt(9, 3), entries: entriesFrom(13, 1, 3) }, true);
-      assert.equal(storage.snapshot()?.metadata.index, 10);
-      assert.equal(storage.lastIndex(), 13);
-      await storage.close();
-    });
-
-    test('a snapshot install that matches the log index drops the entries after it', async (harness) => {
-      let storage = await harness.open();
-      await storage.save({ entries: entriesFrom(1, 6, 1), hardState: { term: 1, vote: 1, commit: 2 } }, true);
-      await storage.save({ snapshot: snapshotAt(4, 1), entries: [], hardState: { term: 2, vote: 0, commit: 4 } }, true);
-      assert.equal(storage.lastIndex(), 4);
-      assert.equal(storage.firstIndex(), 5);
-      const before = observe(storage);
-      storage = await reopen(harness, storage);
-      assert.deepEqual(observe(storage), before);
-      await storage.close();
-    });
-
-    test('records application snapshots and compacts up to them, keeping the rest', async (harness) => {
-      let storage = await harness.open();
-      await storage.save({ entries: entriesFrom(1, 10, 1), hardState: { term: 1, vote: 1, commit: 10 } }, true);
-      const snapshot = snapshotAt(7, 1);
-      await storage.saveSnapshot(snapshot);
-      assert.deepEqual(storage.snapshot(), snapshot);
-      assert.equal(storage.firstIndex(), 1, 'saving a snapshot drops nothing by itself');
-      await storage.compact(5);
-      assert.equal(storage.firstIndex(), 6);
-      assert.equal(storage.term(5), 1);
-      assert.equal(storage.term(4), undefined);
-      assert.deepEqual(storage.entries(6, 11, Number.MAX_SAFE_INTEGER), entriesFrom(6, 5, 1));
-      await storage.saveSnapshot(snapshotAt(6, 1)); // older than the current one: ignored
-      assert.equal(storage.snapshot()?.metadata.index, 7);
-      const before = observe(storage);
-      storage = await reopen(harness, storage);
-      assert.deepEqual(observe(storage), before);
-      await storage.compact(7);
-      assert.equal(storage.firstIndex(), 8);
-      await storage.compact(3); // already compacted: nothing to do
-      assert.equal(storage.firstIndex(), 8);
-      await storage.close();
-    });
-
-    test('refuses to compact past the snapshot or to record a snapshot that disagrees with the log', async (harness) => {
-      const storage = await harness.open();
-      await storage.save({ entries: entriesFrom(1, 10, 2), hardState: { term: 2, vote: 1, commit: 10 } }, true);
-      await assert.rejects(storage.compact(3), InvariantError);
-      await assert.rejects(storage.saveSnapshot(snapshotAt(5, 1)), InvariantError);
-      await assert.rejects(storage.saveSnapshot(snapshotAt(11, 2)), InvariantError);
-      await storage.saveSnapshot(snapshotAt(5, 2));
-      await assert.rejects(storage.compact(6), InvariantError);
-      await storage.compact(5);
-      assert.equal(storage.firstIndex(), 6);
-      await storage.close();
-    });
-
-    test('a synced save costs at most one file sync and an unsynced one none', async (harness) => {
-      const storage = await harness.open();
-      await storage.save({ entries: entriesFrom(1, 1, 1) }, true); // the first save may create files
-      let before = storage.stats();
-      await storage.save({ entries: entriesFrom(2, 10, 1, 16), hardState: { term: 1, vote: 1, commit: 2 } }, true);
-      let after = storage.stats();
-      assert.ok(after.fileSyncs - before.fileSyncs <= 1, `${after.fileSyncs - before.fileSyncs} syncs for one save`);
-      assert.equal(after.syncedSaves - before.syncedSaves, 1);
-      assert.equal(after.entriesSaved - before.entriesSaved, 10);
-      before = after;
-      await storage.save({ entries: entriesFrom(12, 3, 1), hardState: { term: 1, vote: 1, commit: 12 } }, false);
-      after = storage.stats();
-      assert.equal(after.fileSyncs, before.fileSyncs);
-      assert.equal(after.saves - before.saves, 1);
-      await storage.close();
-    });
-
-    test('calls after close are refused with code closed', async (harness) => {
-      const storage = await harness.open();
-      await storage.save({ entries: entriesFrom(1, 2, 1) }, true);
-      await storage.close();
-      await assert.rejects(storage.save({ entries: entriesFrom(3, 1, 1) }, true), (error) => isStorageError(error, 'closed'));
-      assert.equal(storage.lastIndex(), 2, 'reads still answer from memory');
-    });
-
+    logTests(test);
+    snapshotTests(test);
+    lifecycleTests(test);
     it('matches a reference model under random operations and restarts', async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(operationArbitrary, { minLength: 1, maxLength: 60, size: 'max' }), async (operations) => {
@@ -253,6 +87,185 @@ export function runStorageConformance(name: string, createHarness: () => Promise
         { numRuns: options.propertyRuns ?? 40 },
       );
     });
+  });
+}
+
+function logTests(test: RegisterTest): void {
+  test('a new storage is empty', async (harness) => {
+    const storage = await harness.open();
+    assert.deepEqual(storage.initialState(), { hardState: EMPTY_HARD_STATE, confState: EMPTY_CONF_STATE });
+    assert.equal(storage.firstIndex(), 1);
+    assert.equal(storage.lastIndex(), 0);
+    assert.equal(storage.term(0), 0);
+    assert.equal(storage.term(1), undefined);
+    assert.equal(storage.snapshot()?.metadata.index ?? 0, 0);
+    await storage.close();
+  });
+
+  test('appends entries and serves them, their terms and the hard state', async (harness) => {
+    const storage = await harness.open();
+    await storage.save({ entries: entriesFrom(1, 3, 1), hardState: { term: 1, vote: 2, commit: 1 } }, true);
+    await storage.save({ entries: entriesFrom(4, 2, 2), hardState: { term: 2, vote: 3, commit: 3 } }, false);
+    assert.equal(storage.firstIndex(), 1);
+    assert.equal(storage.lastIndex(), 5);
+    assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map((index) => storage.term(index)), [0, 1, 1, 1, 2, 2, undefined]);
+    assert.deepEqual(storage.entries(2, 5, Number.MAX_SAFE_INTEGER), [entry(2, 1), entry(3, 1), entry(4, 2)]);
+    assert.deepEqual(storage.initialState().hardState, { term: 2, vote: 3, commit: 3 });
+    await storage.close();
+  });
+
+  test('limits entries by bytes, returning at least one', async (harness) => {
+    const storage = await harness.open();
+    await storage.save({ entries: entriesFrom(1, 10, 1, 100) }, true);
+    const size = 100 + 24; // entrySizeBytes: data plus a fixed overhead
+    assert.equal(storage.entries(1, 11, 0).length, 1);
+    assert.equal(storage.entries(1, 11, size).length, 1);
+    assert.equal(storage.entries(1, 11, size * 3).length, 3);
+    assert.equal(storage.entries(1, 11, size * 3 + size - 1).length, 3);
+    assert.equal(storage.entries(4, 11, Number.MAX_SAFE_INTEGER).length, 7);
+    await storage.close();
+  });
+
+  test('an overlapping save replaces the conflicting tail', async (harness) => {
+    let storage = await harness.open();
+    await storage.save({ entries: entriesFrom(1, 5, 1) }, true);
+    await storage.save({ entries: entriesFrom(3, 1, 2) }, true);
+    assert.equal(storage.lastIndex(), 3);
+    assert.deepEqual(storage.entries(1, 4, Number.MAX_SAFE_INTEGER), [entry(1, 1), entry(2, 1), entry(3, 2)]);
+    await storage.save({ entries: entriesFrom(2, 4, 3) }, true);
+    assert.deepEqual(storage.entries(1, 6, Number.MAX_SAFE_INTEGER), [entry(1, 1), ...entriesFrom(2, 4, 3)]);
+    const before = observe(storage);
+    storage = await reopen(harness, storage);
+    assert.deepEqual(observe(storage), before);
+    await storage.close();
+  });
+
+  test('refuses entries that leave a gap, are not consecutive or replace committed ones', async (harness) => {
+    const storage = await harness.open();
+    await storage.save({ entries: entriesFrom(1, 3, 1), hardState: { term: 1, vote: 1, commit: 2 } }, true);
+    await assert.rejects(storage.save({ entries: [entry(5, 1)] }, true), InvariantError);
+    await assert.rejects(storage.save({ entries: [entry(4, 1), entry(6, 1)] }, true), InvariantError);
+    await assert.rejects(storage.save({ entries: [entry(2, 2)] }, true), InvariantError);
+    await assert.rejects(storage.save({ entries: [], hardState: { term: 1, vote: 1, commit: 4 } }, true), InvariantError);
+    // Refused updates change nothing and leave the storage usable.
+    assert.equal(storage.lastIndex(), 3);
+    await storage.save({ entries: [entry(2, 1), entry(3, 2)] }, true);
+    assert.deepEqual(storage.entries(3, 4, Number.MAX_SAFE_INTEGER), [entry(3, 2)]);
+    await storage.close();
+  });
+
+
+  test('the hard state and entries survive a restart', async (harness) => {
+    let storage = await harness.open();
+    await storage.save({ entries: entriesFrom(1, 20, 1, 50), hardState: { term: 1, vote: 1, commit: 5 } }, true);
+    await storage.save({ entries: entriesFrom(21, 5, 2, 50), hardState: { term: 2, vote: 0, commit: 20 } }, true);
+    await storage.save({ entries: [], hardState: { term: 3, vote: 2, commit: 25 } }, true);
+    const before = observe(storage);
+    storage = await reopen(harness, storage);
+    assert.deepEqual(observe(storage), before);
+    assert.deepEqual(storage.initialState().hardState, { term: 3, vote: 2, commit: 25 });
+    await storage.close();
+  });
+
+}
+
+function snapshotTests(test: RegisterTest): void {
+  test('installs a snapshot from the leader, replacing the log, then appends after it', async (harness) => {
+    let storage = await harness.open();
+    await storage.save({ entries: entriesFrom(1, 8, 1), hardState: { term: 1, vote: 1, commit: 3 } }, true);
+    const snapshot = snapshotAt(10, 3);
+    await storage.save({ snapshot, entries: entriesFrom(11, 2, 3), hardState: { term: 3, vote: 0, commit: 10 } }, true);
+    assert.equal(storage.firstIndex(), 11);
+    assert.equal(storage.lastIndex(), 12);
+    assert.equal(storage.term(10), 3);
+    assert.equal(storage.term(9), undefined);
+    assert.deepEqual(storage.snapshot(), snapshot);
+    assert.deepEqual(storage.initialState(), { hardState: { term: 3, vote: 0, commit: 10 }, confState: CONF_STATE });
+    const before = observe(storage);
+    storage = await reopen(harness, storage);
+    assert.deepEqual(observe(storage), before);
+    // A snapshot no newer than the current one is ignored; the entries in the same update are not.
+    await storage.save({ snapshot: snapshotAt(9, 3), entries: entriesFrom(13, 1, 3) }, true);
+    assert.equal(storage.snapshot()?.metadata.index, 10);
+    assert.equal(storage.lastIndex(), 13);
+    await storage.close();
+  });
+
+  test('a snapshot install that matches the log index drops the entries after it', async (harness) => {
+    let storage = await harness.open();
+    await storage.save({ entries: entriesFrom(1, 6, 1), hardState: { term: 1, vote: 1, commit: 2 } }, true);
+    await storage.save({ snapshot: snapshotAt(4, 1), entries: [], hardState: { term: 2, vote: 0, commit: 4 } }, true);
+    assert.equal(storage.lastIndex(), 4);
+    assert.equal(storage.firstIndex(), 5);
+    const before = observe(storage);
+    storage = await reopen(harness, storage);
+    assert.deepEqual(observe(storage), before);
+    await storage.close();
+  });
+
+  test('records application snapshots and compacts up to them, keeping the rest', async (harness) => {
+    let storage = await harness.open();
+    await storage.save({ entries: entriesFrom(1, 10, 1), hardState: { term: 1, vote: 1, commit: 10 } }, true);
+    const snapshot = snapshotAt(7, 1);
+    await storage.saveSnapshot(snapshot);
+    assert.deepEqual(storage.snapshot(), snapshot);
+    assert.equal(storage.firstIndex(), 1, 'saving a snapshot drops nothing by itself');
+    await storage.compact(5);
+    assert.equal(storage.firstIndex(), 6);
+    assert.equal(storage.term(5), 1);
+    assert.equal(storage.term(4), undefined);
+    assert.deepEqual(storage.entries(6, 11, Number.MAX_SAFE_INTEGER), entriesFrom(6, 5, 1));
+    await storage.saveSnapshot(snapshotAt(6, 1)); // older than the current one: ignored
+    assert.equal(storage.snapshot()?.metadata.index, 7);
+    const before = observe(storage);
+    storage = await reopen(harness, storage);
+    assert.deepEqual(observe(storage), before);
+    await storage.compact(7);
+    assert.equal(storage.firstIndex(), 8);
+    await storage.compact(3); // already compacted: nothing to do
+    assert.equal(storage.firstIndex(), 8);
+    await storage.close();
+  });
+
+  test('refuses to compact past the snapshot or to record a snapshot that disagrees with the log', async (harness) => {
+    const storage = await harness.open();
+    await storage.save({ entries: entriesFrom(1, 10, 2), hardState: { term: 2, vote: 1, commit: 10 } }, true);
+    await assert.rejects(storage.compact(3), InvariantError);
+    await assert.rejects(storage.saveSnapshot(snapshotAt(5, 1)), InvariantError);
+    await assert.rejects(storage.saveSnapshot(snapshotAt(11, 2)), InvariantError);
+    await storage.saveSnapshot(snapshotAt(5, 2));
+    await assert.rejects(storage.compact(6), InvariantError);
+    await storage.compact(5);
+    assert.equal(storage.firstIndex(), 6);
+    await storage.close();
+  });
+
+}
+
+function lifecycleTests(test: RegisterTest): void {
+  test('a synced save costs at most one file sync and an unsynced one none', async (harness) => {
+    const storage = await harness.open();
+    await storage.save({ entries: entriesFrom(1, 1, 1) }, true); // the first save may create files
+    let before = storage.stats();
+    await storage.save({ entries: entriesFrom(2, 10, 1, 16), hardState: { term: 1, vote: 1, commit: 2 } }, true);
+    let after = storage.stats();
+    assert.ok(after.fileSyncs - before.fileSyncs <= 1, `${after.fileSyncs - before.fileSyncs} syncs for one save`);
+    assert.equal(after.syncedSaves - before.syncedSaves, 1);
+    assert.equal(after.entriesSaved - before.entriesSaved, 10);
+    before = after;
+    await storage.save({ entries: entriesFrom(12, 3, 1), hardState: { term: 1, vote: 1, commit: 12 } }, false);
+    after = storage.stats();
+    assert.equal(after.fileSyncs, before.fileSyncs);
+    assert.equal(after.saves - before.saves, 1);
+    await storage.close();
+  });
+
+  test('calls after close are refused with code closed', async (harness) => {
+    const storage = await harness.open();
+    await storage.save({ entries: entriesFrom(1, 2, 1) }, true);
+    await storage.close();
+    await assert.rejects(storage.save({ entries: entriesFrom(3, 1, 1) }, true), (error) => isStorageError(error, 'closed'));
+    assert.equal(storage.lastIndex(), 2, 'reads still answer from memory');
   });
 }
 

@@ -12,7 +12,7 @@
 import { EMPTY_CONF_STATE, MemoryLogStorage } from '../core/index.ts';
 import type { ConfState, Entry, HardState, Snapshot } from '../core/index.ts';
 import type { FileSystem } from './file-system.ts';
-import { joinPath } from './file-system.ts';
+import { directoryOf, joinPath } from './file-system.ts';
 import { SnapshotStore } from './snapshot/snapshot-store.ts';
 import type { DurableStorage, RecoveryReport, StorageStats, StorageUpdate } from './types.ts';
 import { StorageError } from './types.ts';
@@ -75,7 +75,7 @@ export class FileStorage implements DurableStorage {
   static async open(options: FileStorageOptions): Promise<FileStorage> {
     const { fileSystem, directory } = options;
     const maxRecordBytes = options.maxRecordBytes ?? FILE_STORAGE_DEFAULTS.maxRecordBytes;
-    await fileSystem.makeDirectory(directory);
+    await createDurably(fileSystem, directory);
     const { store, loaded } = await SnapshotStore.open({
       fileSystem, directory: joinPath(directory, 'snap'), keep: options.snapshotsKept ?? FILE_STORAGE_DEFAULTS.snapshotsKept,
     });
@@ -253,6 +253,18 @@ function describeRepair(record: WalRecord): string {
     default:
       return record.type;
   }
+}
+
+/**
+ * Creates the storage directory and its wal/ and snap/ subdirectories, and syncs the directories
+ * holding their entries: on a first start, synced segments are worthless if their directory's own
+ * entry is lost.
+ */
+async function createDurably(fileSystem: FileSystem, directory: string): Promise<void> {
+  await fileSystem.makeDirectory(joinPath(directory, 'wal'));
+  await fileSystem.makeDirectory(joinPath(directory, 'snap'));
+  await fileSystem.syncDirectory(directory);
+  await fileSystem.syncDirectory(directoryOf(directory));
 }
 
 /** The in-memory log from the replayed WAL and the restored snapshot. */
