@@ -18,7 +18,10 @@ export const OUTCOMES: readonly Outcome[] = ['ok', 'fail', 'unknown'];
 export interface HistoryEntry<Input = unknown, Output = unknown> {
   process: number | string;
   callTime: number;
-  /** null when the client never saw a reply (outcome 'unknown'), or for 'fail' entries without one. */
+  /**
+   * When the reply arrived. For 'unknown' it may be null or the time the client gave up; the
+   * checkers ignore it either way, since the operation may still take effect later.
+   */
   returnTime: number | null;
   input: Input;
   /** Meaningful only for 'ok'; null when the operation returns nothing. */

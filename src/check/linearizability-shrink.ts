@@ -14,7 +14,8 @@
 //      instead would be weaker (an unknown cas may swap) and slower to search.
 // All are monotone, so binary search finds a good truncation time and a long relaxable prefix
 // before the final one-operation-at-a-time pass. The first try is the one that most often makes
-// everything after it cheap: keep only the read the search could not place.
+// everything after it cheap: keep only the operation the search could not place (alone, then
+// with the writes).
 
 import type { CheckOperation, Model } from './linearizability.ts';
 import { blockingPosition, searchWithOptimisticSubset, type SearchResult } from './linearizability-search.ts';
@@ -82,6 +83,7 @@ export function shrinkCounterexample<State, Input, Output>(
   limits: ShrinkLimits,
 ): ShrinkResult<Input, Output> {
   const shrinker = new Shrinker(model, { operations, ...start }, limits);
+  keepOnlyBlocking(shrinker);
   dropReadOnlyButBlocking(shrinker);
   truncateEarliest(shrinker);
   relaxLongestPrefix(shrinker);
@@ -122,18 +124,34 @@ function truncateEarliest<State, Input, Output>(shrinker: Shrinker<State, Input,
   }
 }
 
+/** Id of the operation the current search could not place. */
+function blockingId<Input, Output>(state: ShrinkState<Input, Output>): number | undefined {
+  const position = blockingPosition(state.searched, state.search.longest);
+  return position === undefined ? undefined : state.searched[position]!.id;
+}
+
+/**
+ * The cheapest try: the operation the search could not place, everything else relaxed. Settles
+ * at once a read of a value nobody wrote; otherwise fails fast, the history left being tiny.
+ */
+function keepOnlyBlocking<State, Input, Output>(shrinker: Shrinker<State, Input, Output>): void {
+  const blocking = blockingId(shrinker.current);
+  const operations = shrinker.current.operations;
+  const others = new Set(operations.filter((operation) => operation.known && operation.id !== blocking));
+  if (blocking !== undefined && others.size > 0) shrinker.tryCandidate(relaxing(operations, others, shrinker.relax));
+}
+
 /**
  * One cheap try that usually pays: drop every read-only operation except the one the search
  * could not place. Most violations are about that one read, and without the other reads (and
  * failed cas operations, which keep unknown writes relevant) relaxed writes become droppable.
  */
 function dropReadOnlyButBlocking<State, Input, Output>(shrinker: Shrinker<State, Input, Output>): void {
-  const { searched, search, operations } = shrinker.current;
-  const blockingAt = blockingPosition(searched, search.longest);
-  const blockingId = blockingAt === undefined ? undefined : searched[blockingAt]!.id;
+  const blocking = blockingId(shrinker.current);
+  const operations = shrinker.current.operations;
   const candidate = operations.filter((operation) =>
-    operation.id === blockingId || !operation.known || shrinker.relax(operation) !== undefined);
-  if (candidate.length < operations.length && !shrinker.outOfTime()) shrinker.tryCandidate(candidate);
+    operation.id === blocking || !operation.known || shrinker.relax(operation) !== undefined);
+  if (candidate.length < operations.length) shrinker.tryCandidate(candidate);
 }
 
 function knownByCallTime<Input, Output>(operations: readonly CheckOperation<Input, Output>[]): CheckOperation<Input, Output>[] {

@@ -171,6 +171,21 @@ test('a violation buried in a long history shrinks to a few operations', () => {
   assert.ok(result.counterexample!.operations.some((item) => item.input.kind === 'get' && (item.output as { value: unknown }).value === 'phantom'));
 });
 
+test('a stale read buried in a long history shrinks to the writes that prove it stale', () => {
+  const history = generateKvHistory({ random: createPrng(5).next, operations: 400, keys: 1, clients: 4, unknownRate: 0.05, failRate: 0.02 });
+  const reads = history.flatMap((item, index) => (item.outcome === 'ok' && item.input.kind === 'get' ? [index] : []));
+  const victim = history[reads[Math.floor(reads.length * 0.7)]!]!;
+  // A value whose put completed long before the read began, and which was overwritten since.
+  const puts = history.filter((item) => item.outcome === 'ok' && item.input.kind === 'put' && item.returnTime! < victim.callTime - 30);
+  const stale = (puts.at(-3)!.input as { value: KvValue }).value;
+  const result = check(history.map((item) => (item === victim ? { ...item, output: { value: stale } } : item)));
+  assertIllegal(result);
+  const shown = result.counterexample!.operations;
+  assert.ok(shown.length <= 4, `shrunk to ${shown.length} operations:\n${result.counterexample!.explanation}`);
+  assert.ok(shown.some((item) => item.process === victim.process && item.callTime === victim.callTime));
+  assert.ok(shown.some((item) => item.input.kind === 'put' && item.input.value === stale));
+});
+
 // ---------------------------------------------------------------------------------------------
 // Properties.
 

@@ -287,5 +287,8 @@ export function explainIllegal<State, Input, Output>(
     (possible ? `every order of it and the operations concurrent with it leads to a dead end.`
       : `it is impossible from state ${describeState(state)}.`));
   if (concurrent.length > 0) lines.push(`Concurrent operations not yet placed: ${concurrent.map(describe).join('; ')}`);
+  if (operations.some((operation) => !operation.known)) {
+    lines.push(`("?" marks an outcome taken as unknown: it may have happened at any time after its call, or never.)`);
+  }
   return lines.join('\n');
 }
