@@ -39,24 +39,24 @@ export class MemoryStore implements OrderedStore {
   }
 
   put(table: string, key: Uint8Array, value: Uint8Array): void {
-    const t = this.#writable(table);
+    const sorted = this.#writable(table);
     assert(key.length > 0, 'memory store: empty key');
     const ownKey = Buffer.from(key);
-    const previous = t.set(ownKey, Buffer.from(value));
-    this.#undo!.push({ table: t, key: ownKey, previous });
+    const previous = sorted.set(ownKey, Buffer.from(value));
+    this.#undo!.push({ table: sorted, key: ownKey, previous });
   }
 
   delete(table: string, key: Uint8Array): void {
-    const t = this.#writable(table);
-    const previous = t.delete(key);
-    if (previous !== undefined) this.#undo!.push({ table: t, key: Buffer.from(key), previous });
+    const sorted = this.#writable(table);
+    const previous = sorted.delete(key);
+    if (previous !== undefined) this.#undo!.push({ table: sorted, key: Buffer.from(key), previous });
   }
 
   clearAll(): void {
     for (const name of this.tableNames) {
-      const t = this.#writable(name);
-      for (const { key, value } of t.range(undefined, undefined, false)) this.#undo!.push({ table: t, key, previous: value });
-      t.clear();
+      const sorted = this.#writable(name);
+      for (const { key, value } of sorted.range(undefined, undefined, false)) this.#undo!.push({ table: sorted, key, previous: value });
+      sorted.clear();
     }
   }
 

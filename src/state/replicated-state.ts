@@ -29,6 +29,8 @@ export interface StateModule<Result> {
   applyCommand(entry: AppliedEntry): Result;
   /** Inside the write transaction, for every entry (commands, noops, conf changes) after its command. */
   afterEntry(entry: AppliedEntry): void;
+  /** Inside the write transaction, once, after the batch's last entry: write deferred metadata. */
+  beforeCommit(): void;
   /** The batch's transaction committed: publish what it changed (watch events, lease changes). */
   committed(): void;
   /** The batch's transaction was rolled back: forget what it changed, reload cached state. */
@@ -106,6 +108,7 @@ export class ReplicatedState<Result> implements StateMachine<Result | UnknownCom
       results.push(entry.kind === 'command' ? this.#applyCommand(entry) : null);
       for (const module of this.#modules.values()) module.afterEntry(entry);
     }
+    for (const module of this.#modules.values()) module.beforeCommit();
     const last = entries[entries.length - 1]!;
     this.store.put(META_TABLE, APPLIED_INDEX_KEY, numberBytes(last.index));
     this.store.put(META_TABLE, APPLIED_TERM_KEY, numberBytes(last.term));

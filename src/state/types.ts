@@ -51,7 +51,14 @@ export interface StateMachine<Result> {
   flushed(): Promise<void>;
   /** The full state at appliedIndex() as one buffer (see replicated-state.ts for the size limit). */
   snapshot(): StateSnapshot;
+  /**
+   * The same bytes as snapshot().data in chunks of about `maxChunkBytes` (bounded memory).
+   * Consume synchronously: applying entries between two chunks makes the next one throw.
+   */
+  snapshotChunks(maxChunkBytes: number): { index: number; term: number; chunks: Generator<Uint8Array> };
   /** Replaces everything with the snapshot's state; appliedIndex() becomes snapshot.index. */
   restore(snapshot: StateSnapshot): void;
+  /** restore() from chunks read one by one; throws (and keeps the old state) if they are damaged. */
+  restoreChunks(metadata: { index: number; term: number }, chunks: Iterable<Uint8Array>): void;
   close(): Promise<void>;
 }

@@ -133,6 +133,9 @@ export class KvState implements StateModule<KvResult> {
   #revision = 0;
   #compactRevision = 0;
   #leaseCount = 0;
+  /** #revision or #leaseCount changed in this batch: written once, in beforeCommit(). */
+  #metaDirty = false;
+  #compactionPending = false;
   #pending: { events: KvEvent[]; granted: LeaseInfo[]; revoked: number[]; restored: boolean } = emptyPending();
   #listeners = new Set<KvListener>();
 
@@ -216,7 +219,16 @@ export class KvState implements StateModule<KvResult> {
   }
 
   afterEntry(_entry: AppliedEntry): void {
+    if (!this.#compactionPending) return;
     compactStep(this.#store, this.#compactRevision, this.#compactionStepEntries);
+    this.#compactionPending = this.compactionPending();
+  }
+
+  beforeCommit(): void {
+    if (!this.#metaDirty) return;
+    this.#store.put(KV_TABLES.meta, META_REVISION, uint64Bytes(this.#revision));
+    this.#store.put(KV_TABLES.meta, META_LEASE_COUNT, uint64Bytes(this.#leaseCount));
+    this.#metaDirty = false;
   }
 
   committed(): void {
@@ -249,6 +261,8 @@ export class KvState implements StateModule<KvResult> {
     this.#revision = this.#readMeta(META_REVISION);
     this.#compactRevision = this.#readMeta(META_COMPACT_REVISION);
     this.#leaseCount = this.#readMeta(META_LEASE_COUNT);
+    this.#metaDirty = false;
+    this.#compactionPending = this.compactionPending();
   }
 
   #readMeta(key: Uint8Array): number {
@@ -362,7 +376,7 @@ export class KvState implements StateModule<KvResult> {
   /** A command that changed at least one key takes the next revision (etcd: one per txn). */
   #finishWrite(context: WriteContext): void {
     if (context.sub === 0) return;
-    this.#store.put(KV_TABLES.meta, META_REVISION, uint64Bytes(this.#revision));
+    this.#metaDirty = true;
     this.#pending.events.push(...context.events);
   }
 
@@ -441,6 +455,7 @@ export class KvState implements StateModule<KvResult> {
     this.#store.put(KV_TABLES.meta, META_COMPACT_REVISION, uint64Bytes(command.revision));
     // Restart the physical walk: entries kept for the old compact revision may now be superseded.
     this.#store.put(KV_TABLES.meta, META_COMPACT_CURSOR, EMPTY_BYTES);
+    this.#compactionPending = true;
     return { type: 'compact', revision: this.#revision, compactRevision: command.revision };
   }
 
@@ -497,7 +512,7 @@ export class KvState implements StateModule<KvResult> {
 
   #setLeaseCount(count: number): void {
     this.#leaseCount = count;
-    this.#store.put(KV_TABLES.meta, META_LEASE_COUNT, uint64Bytes(count));
+    this.#metaDirty = true;
   }
 }
 
