@@ -293,3 +293,19 @@ test('a snapshot install interrupted after the snapshot file: the stale tail is 
   assert.deepEqual(storage.initialState().hardState, { term: 1, vote: 1, commit: 6 });
   await storage.close();
 });
+
+test('what a restarted process reads is made durable before it relies on it (the old process was killed unsynced)', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  const killed = await open(fileSystem);
+  await killed.save({ entries: entriesFrom(1, 3, 1), hardState: { term: 1, vote: 1, commit: 0 } }, true);
+  await killed.save({ entries: entriesFrom(4, 2, 1), hardState: { term: 1, vote: 1, commit: 3 } }, false);
+  // No close and no crash: the page cache still holds the unsynced save, a new process reads it.
+  let storage = await open(fileSystem);
+  assert.equal(storage.lastIndex(), 5);
+  assert.equal(storage.initialState().hardState.commit, 3);
+  fileSystem.crash();
+  storage = await open(fileSystem);
+  assert.equal(storage.lastIndex(), 5);
+  assert.equal(storage.initialState().hardState.commit, 3);
+  await storage.close();
+});

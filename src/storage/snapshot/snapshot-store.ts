@@ -69,7 +69,8 @@ export class SnapshotStore {
       .map((item) => ({ name: item.name, index: item.parsed!.index, sizeBytes: 0 }))
       .sort((left, right) => right.index - left.index);
     const store = new SnapshotStore(options, files);
-    if (removedFiles.length > 0) await store.syncDirectory();
+    // Also makes durable a rename that a killed process did not get to sync.
+    await store.syncDirectory();
     const corrupt: { file: string; reason: string }[] = [];
     let newest: LoadedSnapshots['newest'];
     for (const file of files) {

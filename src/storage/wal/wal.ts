@@ -96,6 +96,7 @@ export class Wal {
       }
       await wal.recoverSegment(path, sequence, position === found.length - 1, recovery);
     }
+    await wal.makeWhatWasReadDurable();
     return { wal, recovery };
   }
 
@@ -128,11 +129,8 @@ export class Wal {
     }
     this.checkHeader(path, sequence, scan.records[0]!.record);
     if (defect !== undefined) {
+      // Made durable with the rest of the last segment at the end of open().
       await fileSystem.truncate(path, scan.validBytes);
-      const handle = await fileSystem.openAppend(path);
-      await handle.sync();
-      await handle.close();
-      this.counters.fileSyncs++;
       recovery.tornTails.push({ file: path, offset: defect.offset, droppedBytes: bytes.byteLength - scan.validBytes });
     }
     let maxEntryIndex = -1;
@@ -141,6 +139,19 @@ export class Wal {
       recovery.records.push({ ...located, file: path });
     }
     this.segments.push({ path, sequence, sizeBytes: scan.validBytes, maxEntryIndex, preludeBytes: 0 });
+  }
+
+  /**
+   * A previous process may have been killed after writing without syncing: what recovery just
+   * read is in the page cache but maybe not on disk. Sync it before anything relies on it.
+   */
+  private async makeWhatWasReadDurable(): Promise<void> {
+    await this.options.fileSystem.syncDirectory(this.options.directory);
+    this.counters.directorySyncs++;
+    if (this.segments.length === 0) return;
+    await this.currentHandle();
+    this.dirty = true;
+    await this.sync();
   }
 
   private checkHeader(path: string, sequence: number, first: WalRecord): void {
