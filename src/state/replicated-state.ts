@@ -50,6 +50,8 @@ export class ReplicatedState<Result> implements StateMachine<Result | UnknownCom
   #appliedIndex: number;
   #appliedTerm: number;
   #durableIndex: number;
+  /** Committed transactions whose flush to disk has not completed yet. */
+  #flushesInFlight = 0;
   #closed = false;
 
   constructor(store: OrderedStore, modules: readonly StateModule<Result>[]) {
@@ -126,9 +128,20 @@ export class ReplicatedState<Result> implements StateMachine<Result | UnknownCom
 
   #trackDurability(index: number): void {
     if (!this.store.persistent) return;
+    this.#flushesInFlight++;
     void this.store.flushed().then(() => {
+      this.#flushesInFlight--;
       if (index > this.#durableIndex) this.#durableIndex = index;
     });
+  }
+
+  /**
+   * True while the previous transaction is still being flushed: with lmdb an apply() now would
+   * block the thread until that flush ends. A runtime under load may wait (entries stay
+   * committed in the log) and apply a bigger batch then: group commit for the state machine.
+   */
+  applyWouldWait(): boolean {
+    return this.#flushesInFlight > 0;
   }
 
   durableAppliedIndex(): number {

@@ -49,6 +49,11 @@ export interface StateMachine<Result> {
   durableAppliedIndex(): number;
   /** Resolves once everything applied before the call is durable (durableAppliedIndex() caught up). */
   flushed(): Promise<void>;
+  /**
+   * True while a previous apply's flush is in progress, so apply() now would block the thread
+   * until it ends (lmdb). Under load the runtime may wait and apply a bigger batch then.
+   */
+  applyWouldWait(): boolean;
   /** The full state at appliedIndex() as one buffer (see replicated-state.ts for the size limit). */
   snapshot(): StateSnapshot;
   /**
