@@ -14,6 +14,7 @@ import type { ConfState, Entry, HardState, Snapshot } from '../core/index.ts';
 import type { FileSystem } from './file-system.ts';
 import { directoryOf, joinPath } from './file-system.ts';
 import { SnapshotStore } from './snapshot/snapshot-store.ts';
+import type { LoadedSnapshots } from './snapshot/snapshot-store.ts';
 import type { DurableStorage, RecoveryReport, StorageStats, StorageUpdate } from './types.ts';
 import { StorageError } from './types.ts';
 import { applyUpdate, checkApplicationSnapshot, checkCompaction, planUpdate } from './update.ts';
@@ -22,7 +23,7 @@ import { encodedEntryBytes } from './wal/records.ts';
 import type { WalRecord } from './wal/records.ts';
 import type { ReplayedLog } from './wal/replay.ts';
 import { replayLog } from './wal/replay.ts';
-import type { SegmentPrelude } from './wal/wal.ts';
+import type { SegmentPrelude, WalRecovery } from './wal/wal.ts';
 import { Wal } from './wal/wal.ts';
 
 export interface FileStorageOptions {
@@ -83,11 +84,19 @@ export class FileStorage implements DurableStorage {
       fileSystem, directory: joinPath(directory, 'wal'), maxRecordBytes,
       segmentMaxBytes: options.segmentMaxBytes ?? FILE_STORAGE_DEFAULTS.segmentMaxBytes,
     });
+    try {
+      return await FileStorage.recover(store, loaded, wal, recovery, maxRecordBytes);
+    } catch (error) {
+      await wal.abandon();
+      throw error;
+    }
+  }
+
+  private static async recover(store: SnapshotStore, loaded: LoadedSnapshots, wal: Wal, recovery: WalRecovery, maxRecordBytes: number): Promise<FileStorage> {
     const snapshot = loaded.newest?.snapshot;
     const replayed = replayLog(recovery.records, snapshot?.metadata, loaded.corrupt[0]?.file);
     const log = buildLog(replayed, snapshot);
-    const prelude = (): SegmentPrelude => preludeOf(log);
-    if (replayed.repairs.length > 0) await wal.append(replayed.repairs, true, prelude);
+    if (replayed.repairs.length > 0) await wal.append(replayed.repairs, true, () => preludeOf(log));
     const quarantined = await store.quarantine(loaded.corrupt.map((item) => item.file));
     const report: RecoveryReport = {
       tornTails: recovery.tornTails,
