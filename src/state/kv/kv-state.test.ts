@@ -389,3 +389,18 @@ for (const backend of ['memory', 'lmdb'] as const) {
     });
   });
 }
+
+test('a lease revoke deleting 150 000 keys applies in one revision and notifies every event', async () => {
+  const node = openKvState();
+  const feed = new EntryFeed();
+  node.state.apply([feed.command({ type: 'lease-grant', id: 1, ttlSeconds: 10 })]);
+  const puts = [];
+  for (let index = 0; index < 150_000; index++) puts.push(feed.command({ type: 'put', key: utf8(`k${index}`), value: new Uint8Array(0), lease: 1 }));
+  for (let start = 0; start < puts.length; start += 10_000) node.state.apply(puts.slice(start, start + 10_000));
+  let events = 0;
+  node.kv.subscribe((notice) => (events += notice.events.length));
+  const [result] = node.state.apply([feed.command({ type: 'lease-revoke', id: 1 })]);
+  assert.deepEqual(result, { type: 'lease-revoke', revision: 150_001, id: 1, deleted: 150_000 });
+  assert.equal(events, 150_000);
+  await node.state.close();
+});

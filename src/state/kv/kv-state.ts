@@ -377,7 +377,8 @@ export class KvState implements StateModule<KvResult> {
   #finishWrite(context: WriteContext): void {
     if (context.sub === 0) return;
     this.#metaDirty = true;
-    this.#pending.events.push(...context.events);
+    // A loop, not push(...events): a lease revoke can delete more keys than a call takes arguments.
+    for (const event of context.events) this.#pending.events.push(event);
   }
 
   /** Returns the previous state of the key, if it existed. */

@@ -226,8 +226,10 @@ export class WatchHub {
     watcher.next = Math.max(watcher.next, notice.currentRevision + 1);
     if (events.length === 0) return;
     if (!watcher.paused) return this.#deliver(watcher, { type: 'events', events });
-    watcher.pending.push(...events);
-    for (const event of events) watcher.pendingBytes += eventBytes(event);
+    for (const event of events) {
+      watcher.pending.push(event);
+      watcher.pendingBytes += eventBytes(event);
+    }
     if (watcher.pending.length > this.#options.maxPendingEvents || watcher.pendingBytes > this.#options.maxPendingBytes) {
       const message = `the watcher fell behind by more than ${this.#options.maxPendingEvents} events or ${this.#options.maxPendingBytes} bytes; read faster, narrow the watch, or re-watch from revision ${resumeRevision}`;
       this.cancel(watcher, kvError('watch-too-slow', message, { resumeRevision, currentRevision: notice.currentRevision }));
