@@ -70,6 +70,24 @@ test('catch-up from history hands over to live events without gap or duplicate',
   assert.deepEqual(revisions, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
 });
 
+test('each delivery says where the watch stands; fromRevision 0 means from now on', () => {
+  const setup = new Setup({ catchUpChunkEvents: 2 });
+  for (let index = 0; index < 5; index++) setup.put(index % 2 === 0 ? 'a' : 'b');
+  const positions: number[] = [];
+  const watch = setup.hub.watch({ range: { key: utf8('a') }, fromRevision: 1 }, (notice) => {
+    if (notice.type === 'events') positions.push(notice.nextRevision);
+  });
+  assert.ok(!('code' in watch));
+  setup.drain();
+  assert.deepEqual(positions, [3, 5, 6], 'chunks of revisions 1-2, 3-4, 5');
+  setup.put('a');
+  assert.deepEqual(positions, [3, 5, 6, 7]);
+  const fromNow = setup.watch({ range: { key: utf8('a') }, fromRevision: 0 });
+  setup.drain();
+  setup.put('a');
+  assert.deepEqual(fromNow.revisions, [7]);
+});
+
 test('random interleavings of writes, catch-up steps, pauses and resumes deliver exactly the history', () => {
   fc.assert(
     fc.property(

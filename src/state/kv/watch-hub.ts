@@ -20,7 +20,7 @@ import type { KvCommitNotice, KvState } from './kv-state.ts';
 
 export interface WatchRequest {
   readonly range: KeyRange;
-  /** The first revision to deliver; omitted = the next one (live only). */
+  /** The first revision to deliver; omitted or 0 = the next one (live only). */
   readonly fromRevision?: number;
   /** Include each event's previous key state. */
   readonly prevKv?: boolean;
@@ -29,7 +29,8 @@ export interface WatchRequest {
 }
 
 export type WatchNotice =
-  | { readonly type: 'events'; readonly events: readonly KvEvent[] }
+  /** `nextRevision`: where this watch stands after these events (resume from there). */
+  | { readonly type: 'events'; readonly events: readonly KvEvent[]; readonly nextRevision: number }
   | { readonly type: 'cancelled'; readonly error: KvError };
 
 /** Return false to pause delivery until Watch.resume(). */
@@ -133,7 +134,7 @@ export class WatchHub {
       return kvError('too-many-watchers', `this node serves ${this.#watchers.size} watches, the limit; cancel unused watches or use another node`);
     }
     const current = this.#kv.currentRevision();
-    const fromRevision = request.fromRevision ?? current + 1;
+    const fromRevision = request.fromRevision === undefined || request.fromRevision === 0 ? current + 1 : request.fromRevision;
     const invalid = validateRevision(fromRevision, 'watch start revision', false);
     if (invalid !== undefined) return invalid;
     const compacted = this.#compactedError(fromRevision);
@@ -164,7 +165,7 @@ export class WatchHub {
     const events = watcher.pending;
     watcher.pending = [];
     watcher.pendingBytes = 0;
-    this.#deliver(watcher, { type: 'events', events });
+    this.#deliver(watcher, { type: 'events', events, nextRevision: watcher.next });
   }
 
   cancel(watcher: Watcher, error: KvError | undefined): void {
@@ -199,7 +200,7 @@ export class WatchHub {
     watcher.next = chunk.nextRevision;
     // Synchronously with the read above: no commit can slip in between, so nothing is lost.
     if (watcher.next > this.#kv.currentRevision()) watcher.live = true;
-    if (events.length > 0) this.#deliver(watcher, { type: 'events', events });
+    if (events.length > 0) this.#deliver(watcher, { type: 'events', events, nextRevision: watcher.next });
     if (!watcher.live) this.#scheduleCatchUp(watcher);
   }
 
@@ -225,7 +226,7 @@ export class WatchHub {
     const resumeRevision = watcher.pending.length > 0 ? watcher.pending[0]!.kv.modRevision : watcher.next;
     watcher.next = Math.max(watcher.next, notice.currentRevision + 1);
     if (events.length === 0) return;
-    if (!watcher.paused) return this.#deliver(watcher, { type: 'events', events });
+    if (!watcher.paused) return this.#deliver(watcher, { type: 'events', events, nextRevision: watcher.next });
     for (const event of events) {
       watcher.pending.push(event);
       watcher.pendingBytes += eventBytes(event);
