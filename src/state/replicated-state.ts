@@ -66,7 +66,15 @@ export class ReplicatedState<Result> implements StateMachine<Result | UnknownCom
     }
     this.#appliedIndex = readNumber(store, APPLIED_INDEX_KEY);
     this.#appliedTerm = readNumber(store, APPLIED_TERM_KEY);
-    this.#durableIndex = store.persistent ? this.#appliedIndex : 0;
+    this.#durableIndex = 0;
+    // What we found at open may be committed but not yet flushed (the process died before the
+    // flush; lmdb reopens at the last COMMITTED transaction while the boot is the same). Commit
+    // again and count it durable only once that flush is done: a machine crash now would roll
+    // back to the last flushed transaction.
+    if (store.persistent && this.#appliedIndex > 0) {
+      store.write(() => store.put(META_TABLE, APPLIED_INDEX_KEY, numberBytes(this.#appliedIndex)));
+      this.#trackDurability(this.#appliedIndex);
+    }
   }
 
   /** Every table a ReplicatedState over these modules needs; open the store with them. */
