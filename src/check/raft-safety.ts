@@ -35,6 +35,29 @@ export interface ObservedLog {
   readonly snapshotIndex: number;
 }
 
+/** What decides whether a node could win an election: its last entry and its configuration. */
+export interface ElectionView {
+  readonly nodeId: number;
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+  readonly snapshotIndex: number;
+  termAt(index: number): number | undefined;
+  /** A voter of its own configuration with nothing preventing a campaign. */
+  readonly canCampaign: boolean;
+  /** The voter sets whose majorities it needs (one, or two in a joint configuration). */
+  readonly voterSets: readonly (readonly number[])[];
+}
+
+function isMoreUpToDate(a: ElectionView, b: ElectionView): boolean {
+  return a.lastTerm > b.lastTerm || (a.lastTerm === b.lastTerm && a.lastIndex > b.lastIndex);
+}
+
+function quorumIn(voters: readonly number[], supporters: readonly number[]): boolean {
+  if (voters.length === 0) return true;
+  const granted = voters.filter((id) => supporters.includes(id)).length;
+  return granted >= Math.floor(voters.length / 2) + 1;
+}
+
 /** Every entry applied anywhere, by index; applied implies committed. */
 interface AppliedRecord {
   readonly term: number;
@@ -84,18 +107,43 @@ export class RaftSafetyChecker {
     }
   }
 
-  /** State machine safety: every node applies the same entry at the same index. */
-  onApply(nodeId: number, entry: ObservedEntry, timeMs: number): void {
+  /**
+   * State machine safety: every node applies the same entry at the same index. Returns true when
+   * this is the first time any node applies an entry at this index (a new commit to examine).
+   */
+  onApply(nodeId: number, entry: ObservedEntry, timeMs: number): boolean {
     const existing = this.applied.get(entry.index);
     if (existing === undefined) {
       this.applied.set(entry.index, { term: entry.term, content: entry.content, nodeId });
       this.highestApplied = Math.max(this.highestApplied, entry.index);
-      return;
+      return true;
     }
     if (existing.term !== entry.term || existing.content !== entry.content) {
       this.report('state-machine-safety',
         `node ${nodeId} applied ${entry.term}/${entry.index} ${entry.content.slice(0, 60)} but node ${existing.nodeId} applied ${existing.term}/${entry.index} ${existing.content.slice(0, 60)}`,
         timeMs);
+    }
+    return false;
+  }
+
+  /**
+   * Committed entries must survive every election that could still happen: no node lacking a
+   * newly committed entry may be able to win, i.e. collect a quorum of its own configuration
+   * among nodes whose logs are not more up to date than its own (Raft §5.4: a correct commit
+   * always leaves a majority that refuses such a candidate). Checked when an entry is first
+   * applied, this sees an unsafe commit at once instead of waiting for the election that would
+   * expose it.
+   */
+  checkCommitDurable(index: number, term: number, views: readonly ElectionView[], timeMs: number): void {
+    for (const candidate of views) {
+      if (!candidate.canCampaign || index <= candidate.snapshotIndex || candidate.termAt(index) === term) continue;
+      const supporters = views.filter((voter) => !isMoreUpToDate(voter, candidate)).map((voter) => voter.nodeId);
+      if (candidate.voterSets.every((voters) => quorumIn(voters, supporters))) {
+        this.report('leader-completeness',
+          `entry ${term}/${index} was committed, yet node ${candidate.nodeId} (last ${candidate.lastTerm}/${candidate.lastIndex}) lacks it and could be elected by ${supporters.join(',')}`,
+          timeMs);
+        return;
+      }
     }
   }
 

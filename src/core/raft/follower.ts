@@ -57,11 +57,9 @@ function restoreSnapshot(raft: Raft, snapshot: Snapshot): boolean {
   const { index, term, confState } = snapshot.metadata;
   if (index <= raft.log.committed) return false;
   if (raft.role !== 'follower') return false;
-  const member = [...confState.voters, ...confState.learners, ...confState.votersOutgoing].includes(raft.id);
-  if (!member) {
-    raft.config.logger?.warn(`node ${raft.id} ignores a snapshot at ${index} whose membership does not include it`);
-    return false;
-  }
+  // A snapshot may predate this node's own addition (a new learner gets the leader's latest
+  // snapshot, which can be older than the change that added it). Take it anyway: the entries
+  // after it, which the leader sends next, carry the change that makes this node a member.
   if (raft.log.matchTerm(index, term)) {
     // Our log already has the snapshot's last entry: just fast-forward the commit index.
     raft.log.commitTo(index);
@@ -69,5 +67,6 @@ function restoreSnapshot(raft: Raft, snapshot: Snapshot): boolean {
   }
   raft.log.restore(snapshot);
   switchToConfig(raft, restoreConfig(raft.tracker, confState, raft.log.lastIndex()));
+  raft.configIndex = index;
   return true;
 }

@@ -18,12 +18,13 @@ export class RaftLog {
 
   constructor(storage: LogStorage) {
     this.storage = storage;
-    const first = storage.firstIndex();
     this.unstable = new UnstableLog(storage.lastIndex() + 1);
-    // Everything up to the snapshot is committed and applied by definition.
-    this.committed = first - 1;
-    this.applying = first - 1;
-    this.applied = first - 1;
+    // Everything up to the latest snapshot is committed and applied by definition (the snapshot
+    // may be ahead of the compaction point when entries before it are kept for slow followers).
+    const snapshotIndex = Math.max(storage.firstIndex() - 1, storage.snapshot()?.metadata.index ?? 0);
+    this.committed = snapshotIndex;
+    this.applying = snapshotIndex;
+    this.applied = snapshotIndex;
   }
 
   firstIndex(): number {

@@ -9,8 +9,10 @@ import { NO_NODE } from '../types.ts';
 import type { Raft } from './raft.ts';
 import { afterCommit, maybeCommit, sendAppend } from './replication.ts';
 
-/** Applies a committed conf-change entry; other entries are ignored. */
+/** Applies a committed conf-change entry once; other entries (and ones already applied) are ignored. */
 export function applyConfChangeEntry(raft: Raft, entry: Entry): void {
+  if (entry.index <= raft.configIndex) return;
+  raft.configIndex = entry.index;
   if (entry.type !== 'conf-change') return;
   const decoded = decodeConfChange(entry.data);
   if (!decoded.ok) {
@@ -58,8 +60,8 @@ export function switchToConfig(raft: Raft, result: ChangeResult): void {
 
 /** Validates a proposed change against the current configuration (leader side). */
 export function checkConfChangeProposal(raft: Raft, change: ConfChange): string | undefined {
-  if (raft.pendingConfIndex > raft.log.applying) {
-    return `a membership change at index ${raft.pendingConfIndex} is still being applied (applied ${raft.log.applying}); retry once it is`;
+  if (raft.pendingConfIndex > raft.configIndex) {
+    return `a membership change at index ${raft.pendingConfIndex} is still being applied (applied ${raft.configIndex}); retry once it is`;
   }
   const joint = raft.tracker.config.voters.isJoint;
   const leaving = change.changes.length === 0;

@@ -7,7 +7,7 @@ import type { VoteResult } from '../quorum/majority.ts';
 import { ProgressTracker } from '../tracker/tracker.ts';
 import type { Entry, HardState, Message, MessageType, NodeId, ReadState, RoleName, SoftState } from '../types.ts';
 import { NO_NODE, makeMessage } from '../types.ts';
-import { resolveRaftConfig } from './config.ts';
+import { RaftConfigError, resolveRaftConfig } from './config.ts';
 import type { RaftConfig, ResolvedRaftConfig } from './config.ts';
 import { handleAppendEntries, handleHeartbeat, handleSnapshot } from './follower.ts';
 import { RaftLog } from './log.ts';
@@ -63,6 +63,8 @@ export class Raft {
   /** Index of the latest conf change this leader proposed; no other until it is applied. */
   pendingConfIndex = 0;
   uncommittedBytes = 0;
+  /** Every conf change at or below this index is reflected in the tracker's configuration. */
+  configIndex = 0;
   /** Read requests that arrived before this leader committed an entry of its term. */
   pendingReadIndexMessages: Message[] = [];
 
@@ -91,10 +93,23 @@ export class Raft {
    * so the conf changes among them (after the snapshot's membership) are replayed here.
    */
   private restoreAppliedIndex(applied: number): void {
-    if (applied <= this.log.applied) return;
-    this.log.commitTo(applied);
-    const entries = this.log.slice(this.log.applied + 1, applied + 1, Infinity);
-    this.log.appliedTo(applied);
+    if (applied > 0 && applied < this.log.applied) {
+      throw new RaftConfigError('appliedIndex', `${applied} is behind the latest snapshot at ${this.log.applied}; restore the application from that snapshot`);
+    }
+    this.configIndex = this.log.applied;
+    if (applied > this.log.applied) {
+      this.log.commitTo(applied);
+      this.log.appliedTo(applied);
+    }
+    // The membership is that of the whole committed prefix, from the first moment: a restarted
+    // node must never act, even briefly, under a configuration it had already left.
+    this.applyCommittedConfChanges();
+  }
+
+  /** Applies the membership changes among committed entries not yet reflected in the configuration. */
+  applyCommittedConfChanges(): void {
+    if (this.log.committed <= this.configIndex) return;
+    const entries = this.log.slice(this.configIndex + 1, this.log.committed + 1, Infinity);
     for (const entry of entries) applyConfChangeEntry(this, entry);
   }
 
@@ -254,8 +269,8 @@ export class Raft {
   }
 
   private hasUnappliedConfChanges(): boolean {
-    if (this.log.committed <= this.log.applying) return false;
-    const entries = this.log.slice(this.log.applying + 1, this.log.committed + 1, Infinity);
+    if (this.log.committed <= this.configIndex) return false;
+    const entries = this.log.slice(this.configIndex + 1, this.log.committed + 1, Infinity);
     return entries.some((entry) => entry.type === 'conf-change');
   }
 

@@ -70,7 +70,7 @@ export class RawNode {
   proposeConfChange(change: ConfChange): ProposeResult {
     const refusal = this.raft.refuseProposal();
     if (refusal !== undefined) return refusal;
-    if (this.raft.pendingConfIndex > this.raft.log.applying) {
+    if (this.raft.pendingConfIndex > this.raft.configIndex) {
       return this.raft.refuse('conf-change-pending', checkConfChangeProposal(this.raft, change)!);
     }
     const problem = checkConfChangeProposal(this.raft, change);
@@ -149,7 +149,12 @@ export class RawNode {
     const hard = raft.hardState();
     const softChanged = soft.leaderId !== this.previousSoftState.leaderId || soft.role !== this.previousSoftState.role;
     const hardChanged = !sameHardState(hard, this.previousHardState);
-    const mustSync = entries.length > 0 || snapshot !== undefined || hard.term !== this.previousHardState.term || hard.vote !== this.previousHardState.vote;
+    // A membership change takes effect as it is handed out, so the commit index covering it must
+    // be durable first: a restart that forgot it would run under the previous membership, and a
+    // removed voter could then campaign in a configuration the cluster has left.
+    const committedConfChange = committedEntries.some((entry) => entry.type === 'conf-change');
+    const mustSync = entries.length > 0 || snapshot !== undefined || committedConfChange ||
+      hard.term !== this.previousHardState.term || hard.vote !== this.previousHardState.vote;
     const ready: Ready = {
       softState: softChanged ? soft : undefined,
       hardState: hardChanged ? this.persistedForm(hard) : undefined,
@@ -196,7 +201,7 @@ export class RawNode {
     const self = raft.tracker.progress.get(raft.id);
     if (self !== undefined && self.maybeUpdate(raft.stableLastIndex()) && maybeCommit(raft)) afterCommit(raft);
     const { config } = raft.tracker;
-    if (config.autoLeave && raft.log.applied >= raft.pendingConfIndex && raft.leadTransferee === NO_NODE) {
+    if (config.autoLeave && raft.configIndex >= raft.pendingConfIndex && raft.leadTransferee === NO_NODE) {
       const leave = this.proposeConfChange({ changes: [] });
       if (!leave.ok) raft.config.logger?.warn(`node ${raft.id} could not leave the joint configuration yet: ${leave.message}`);
     }

@@ -122,6 +122,10 @@ function handleAppendRejection(raft: Raft, message: Message, progress: Progress)
 export function handleHeartbeatResponse(raft: Raft, message: Message, progress: Progress): void {
   progress.recentActive = true;
   progress.messageFlowPaused = false;
+  // The follower is alive but our window is full: the appends that filled it were probably lost.
+  // Free one slot so an append goes out; if the follower lacks the entries before it, its
+  // rejection sends us back to probing from what it has.
+  if (progress.state === 'replicate' && progress.inflights.full()) progress.inflights.freeFirstOne();
   if (progress.match < raft.log.lastIndex()) sendAppend(raft, message.from, true);
   if (message.context !== undefined && message.context.byteLength > 0) answerConfirmedReads(raft, message.from, message.context);
 }

@@ -6,7 +6,7 @@ import type { ConfState, Entry, HardState, Snapshot } from './types.ts';
 import { EMPTY_CONF_STATE, EMPTY_HARD_STATE, entrySizeBytes } from './types.ts';
 
 export interface LogStorage {
-  /** The persisted hard state and the membership as of the last snapshot. */
+  /** The persisted hard state and the membership as of the latest snapshot (snapshot()'s index). */
   initialState(): { hardState: HardState; confState: ConfState };
   /**
    * Entries in [low, high), at most `maxBytes` in total but always at least one.

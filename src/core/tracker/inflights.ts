@@ -47,6 +47,11 @@ export class Inflights {
     }
   }
 
+  /** Frees the oldest message, whatever its index (it was probably lost). */
+  freeFirstOne(): void {
+    if (this.count > 0) this.freeLE(this.indexes[this.start]!);
+  }
+
   full(): boolean {
     return this.count >= this.messagesMax || (this.bytesMax > 0 && this.totalBytes >= this.bytesMax);
   }
