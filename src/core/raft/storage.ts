@@ -127,6 +127,8 @@ export class MemoryLogStorage implements LogStorage {
     const toAppend = entries[0]!.index < first ? entries.slice(first - entries[0]!.index) : entries;
     const offset = toAppend[0]!.index - this.log[0]!.index;
     assert(offset <= this.log.length, `missing log entries: last ${this.lastIndex()}, appending at ${toAppend[0]!.index}`);
-    this.log = this.log.slice(0, offset).concat(toAppend);
+    // In place: appends at the end are the common case and must not copy the whole log.
+    this.log.length = offset;
+    for (const entry of toAppend) this.log.push(entry);
   }
 }
