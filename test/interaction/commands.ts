@@ -1,7 +1,7 @@
 // The commands of the interaction script language. Each returns the lines it prints.
 import { formatEntry, formatStatus } from './format.ts';
 import { Environment, parseConfChanges } from './environment.ts';
-import type { NodeSettings } from './environment.ts';
+import type { MessageFilter, NodeSettings } from './environment.ts';
 import type { Block } from './script.ts';
 
 type Command = (environment: Environment, block: Block) => string[];
@@ -48,6 +48,8 @@ const addNodes: Command = (environment, block) => {
     heartbeatIntervalTicks: Number(single(block, 'heartbeat', '1')),
     inflightMessagesMax: Number(single(block, 'inflight', '256')),
     appendBytesPerMessageMax: Number(single(block, 'max-bytes', String(1024 * 1024))),
+    inflightBytesMax: Number(single(block, 'inflight-bytes', String(32 * 1024 * 1024))),
+    uncommittedBytesMax: Number(single(block, 'max-uncommitted', String(64 * 1024 * 1024))),
   };
   const confState = {
     voters: ids(block.named.get('voters')),
@@ -69,6 +71,13 @@ const propose: Command = (environment, block) => {
   return result.ok ? [`proposed at ${result.term}/${result.index}`] : refusal(result);
 };
 
+/** Several entries in one proposal (one append message per follower). */
+const proposeBatch: Command = (environment, block) => {
+  const id = firstId(block);
+  const result = environment.node(id).node.proposeBatch(block.positional.slice(1).map((data) => encoder.encode(data)));
+  return result.ok ? [`proposed at ${result.term}/${result.index}..${result.index + block.positional.length - 2}`] : refusal(result);
+};
+
 const proposeConfChange: Command = (environment, block) => {
   const id = firstId(block);
   const transition = block.named.get('transition')?.[0] as 'auto' | 'explicit' | 'joint-implicit' | undefined;
@@ -84,12 +93,17 @@ const tick: Command = (environment, block) => {
   return [];
 };
 
-/** Ticks until the node's (randomized) election timeout has passed. */
+/**
+ * Ticks the given nodes together until the first of them reaches its election timeout (the
+ * randomized one for followers and candidates, the plain one for a leader's check-quorum). Ticking
+ * several nodes at once is what real clocks do: the others leave the leader's lease meanwhile.
+ */
 const tickElection: Command = (environment, block) => {
-  const { node } = environment.node(firstId(block));
-  const raft = node.raft;
-  const remaining = raft.role === 'leader' ? raft.config.electionTimeoutTicks - raft.electionElapsed : raft.randomizedElectionTimeout - raft.electionElapsed;
-  for (let round = 0; round < Math.max(remaining, 1); round++) node.tick();
+  const nodes = ids(block.positional).map((id) => environment.node(id).node);
+  if (nodes.length === 0) throw new Error('tick-election: missing node id');
+  const remaining = Math.min(...nodes.map(({ raft }) =>
+    raft.role === 'leader' ? raft.config.electionTimeoutTicks - raft.electionElapsed : raft.randomizedElectionTimeout - raft.electionElapsed));
+  for (let round = 0; round < Math.max(remaining, 1); round++) for (const node of nodes) node.tick();
   return [];
 };
 
@@ -101,8 +115,8 @@ const tickHeartbeat: Command = (environment, block) => {
 
 const partition: Command = (environment, block) => {
   const groups = block.positional.map((group) => ids(group.replace(/[()]/g, '').split(/[\s,]+/).filter((part) => part !== '')));
-  environment.partition = groups;
-  return [`partitioned: ${groups.map((group) => `(${group.join(' ')})`).join(' ')}`];
+  const dropped = environment.setPartition(groups);
+  return [...dropped, `partitioned: ${groups.map((group) => `(${group.join(' ')})`).join(' ')}`];
 };
 
 const log: Command = (environment, block) => {
@@ -117,6 +131,10 @@ const raftState: Command = (environment) =>
     const status = environment.node(id).node.status();
     return `${id}: ${status.role} term=${status.term} leader=${status.leaderId} commit=${status.commit}${status.isLearner ? ' (learner)' : ''}`;
   });
+
+function messageFilter(block: Block): MessageFilter {
+  return { to: ids(block.positional), from: ids(block.named.get('from')), type: block.named.get('type')?.[0] };
+}
 
 const transferLeadership: Command = (environment, block) => {
   const from = Number(single(block, 'from'));
@@ -142,19 +160,19 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     return [];
   },
   propose,
+  'propose-batch': proposeBatch,
   'propose-conf-change': proposeConfChange,
   'process-ready': (environment, block) => ids(block.positional).flatMap((id) => environment.processReady(id)),
-  'deliver-msgs': (environment, block) =>
-    environment.deliver(ids(block.positional), new Set(ids(block.named.get('drop'))), block.named.get('type')?.[0]),
+  'take-ready': (environment, block) => environment.takeReady(firstId(block)),
+  'complete-ready': (environment, block) => environment.completeReady(firstId(block)),
+  'deliver-msgs': (environment, block) => environment.deliver(messageFilter(block), new Set(ids(block.named.get('drop')))),
+  'drop-msgs': (environment, block) => environment.dropMessages(messageFilter(block)),
   stabilize: (environment, block) => environment.stabilize(ids(block.positional)),
   tick,
   'tick-election': tickElection,
   'tick-heartbeat': tickHeartbeat,
   partition,
-  heal: (environment) => {
-    environment.partition = [];
-    return ['healed'];
-  },
+  heal: (environment) => [...environment.setPartition([]), 'healed'],
   log,
   status: (environment, block) => formatStatus(environment.node(firstId(block)).node.status()),
   'raft-state': raftState,
@@ -163,8 +181,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'read-index': readIndex,
   compact: (environment, block) => environment.compact(firstId(block), Number(block.positional[1])),
   restart: (environment, block) => environment.restart(firstId(block)),
+  crash: (environment, block) => environment.crash(firstId(block)),
   'set-log': (environment, block) =>
-    environment.setLog(firstId(block), (block.named.get('terms') ?? []).map(Number), Number(single(block, 'term')), Number(single(block, 'commit', '0'))),
+    environment.setLog(
+      firstId(block), (block.named.get('terms') ?? []).map(Number), Number(single(block, 'term')),
+      Number(single(block, 'vote', '0')), Number(single(block, 'commit', String(environment.node(firstId(block)).storage.firstIndex() - 1))),
+    ),
   'report-unreachable': (environment, block) => {
     environment.node(firstId(block)).node.reportUnreachable(Number(block.positional[1]));
     return [];

@@ -73,7 +73,7 @@ export function formatHardState(state: HardState): string {
 }
 
 export function formatReady(id: number, ready: Ready): string[] {
-  const lines = [`> ${id} ready`];
+  const lines = [`> ${id} ready${ready.mustSync ? ' (sync)' : ''}`];
   if (ready.softState !== undefined) lines.push(`  soft: role=${ready.softState.role} leader=${ready.softState.leaderId}`);
   if (ready.hardState !== undefined) lines.push(`  hard: ${formatHardState(ready.hardState)}`);
   if (ready.snapshot !== undefined) {
