@@ -3,7 +3,7 @@
 // application what to persist, send and apply. No I/O, no clock, no randomness of its own.
 import { assert } from '../assert.ts';
 import { encodeConfChange } from '../confchange/codec.ts';
-import type { ConfChange, Entry, HardState, Message, NodeId, Ready, SoftState } from '../types.ts';
+import type { ConfChange, Entry, HardState, Message, NodeId, Ready, RoleName, SoftState } from '../types.ts';
 import { EMPTY_HARD_STATE, NO_NODE } from '../types.ts';
 import type { RaftConfig } from './config.ts';
 import { applyConfChangeEntry, checkConfChangeProposal } from './membership.ts';
@@ -38,6 +38,23 @@ export class RawNode {
 
   get id(): NodeId {
     return this.raft.id;
+  }
+
+  /** Cheap reads of the soft state (status() builds the whole picture). */
+  get role(): RoleName {
+    return this.raft.role;
+  }
+
+  get leaderId(): NodeId {
+    return this.raft.leaderId;
+  }
+
+  get term(): number {
+    return this.raft.term;
+  }
+
+  get commitIndex(): number {
+    return this.raft.log.committed;
   }
 
   tick(): void {

@@ -1,0 +1,142 @@
+// The runtime with real components in one process: memory transports, memory storage and the
+// real replicated state (memory store). Nodes form a cluster the way `cairn local up` does:
+// bootstrap one, add the others as learners that promote themselves once caught up.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryNetwork } from '../transport/index.ts';
+import { MemoryStorage } from '../storage/index.ts';
+import { openNodeState } from '../state/open.ts';
+import type { NodeState } from '../state/open.ts';
+import { encodeKvCommand } from '../state/kv/commands.ts';
+import { encodeMembershipContext } from '../state/members/member-directory.ts';
+import { bootstrapCluster } from './bootstrap.ts';
+import { RaftNode } from './raft-node.ts';
+import { isNodeError } from './errors.ts';
+import type { KvState } from '../state/kv/kv-state.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+interface TestMember {
+  readonly id: number;
+  readonly node: RaftNode;
+  readonly state: NodeState;
+  readonly storage: MemoryStorage;
+}
+
+function createMember(network: MemoryNetwork, id: number, seeds: Map<number, string>, storage = new MemoryStorage()): TestMember {
+  const state = openNodeState();
+  const transport = network.createTransport(id);
+  const node = new RaftNode({
+    id, storage, transport, state: state.state, members: state.members, tickMs: 5, electionTimeoutTicks: 10,
+    seedPeers: seeds, requestTimeoutMs: 3000, snapshotEveryEntries: 200, entriesKeptAfterSnapshot: 20,
+  });
+  return { id, node, state, storage };
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function formCluster(network: MemoryNetwork, size: number): Promise<TestMember[]> {
+  const first = createMember(network, 1, new Map());
+  await bootstrapCluster(first.storage, 1, { peer: 'node-1', client: 'http-1' });
+  const members = [first];
+  await startTransport(first);
+  first.node.start();
+  await waitFor(() => first.node.role === 'leader', 'the founder to lead');
+  for (let id = 2; id <= size; id++) {
+    const member = createMember(network, id, new Map([[1, 'node-1']]));
+    await startTransport(member);
+    member.node.start();
+    members.push(member);
+    await first.node.changeMembership({
+      changes: [{ action: 'add-learner', nodeId: id }],
+      context: encodeMembershipContext({ members: { [String(id)]: { peer: `node-${id}`, client: `http-${id}`, autoPromote: true } } }),
+    });
+  }
+  await waitFor(() => first.node.raftStatus().config.voters.length === size, `${size} voters`);
+  return members;
+}
+
+async function startTransport(member: TestMember): Promise<void> {
+  await (member.node as unknown as { options: { transport: { start(): Promise<void> } } }).options.transport.start();
+}
+
+function read(kv: KvState, key: string): string | undefined {
+  const result = kv.get(encoder.encode(key));
+  if ('code' in result) throw new Error(`read failed: ${result.message}`);
+  return result.kv === undefined ? undefined : decoder.decode(result.kv.value);
+}
+
+function put(key: string, value: string): Uint8Array {
+  return encodeKvCommand({ type: 'put', key: encoder.encode(key), value: encoder.encode(value) });
+}
+
+async function stopAll(members: TestMember[], network: MemoryNetwork): Promise<void> {
+  for (const member of members) await member.node.stop();
+  network.close();
+}
+
+test('a 3-node cluster forms, replicates writes, and serves linearizable reads on every node', async () => {
+  const network = new MemoryNetwork();
+  const members = await formCluster(network, 3);
+  try {
+    const leader = members.find((member) => member.node.role === 'leader')!;
+    const follower = members.find((member) => member.node.role !== 'leader')!;
+    await leader.node.propose(put('a', '1'));
+    // A write through a follower is forwarded to the leader.
+    const result = await follower.node.propose(put('b', '2')) as { type: string; revision: number };
+    assert.equal(result.type, 'put');
+    for (const member of members) {
+      await member.node.readBarrier();
+      assert.equal(read(member.state.kv, 'b'), '2', `node ${member.id} reads the write after a read barrier`);
+    }
+    assert.deepEqual([...members[0]!.state.members.members().keys()].sort(), [1, 2, 3]);
+  } finally {
+    await stopAll(members, network);
+  }
+});
+
+test('after the leader stops, a new leader is elected and no acknowledged write is lost', async () => {
+  const network = new MemoryNetwork();
+  const members = await formCluster(network, 3);
+  try {
+    const acknowledged: string[] = [];
+    for (let position = 0; position < 50; position++) {
+      const leader = members.find((member) => member.node.role === 'leader')!;
+      await leader.node.propose(put(`k${position}`, `v${position}`));
+      acknowledged.push(`k${position}`);
+    }
+    const oldLeader = members.find((member) => member.node.role === 'leader')!;
+    await oldLeader.node.stop();
+    network.isolate(oldLeader.id);
+    const survivors = members.filter((member) => member !== oldLeader);
+    await waitFor(() => survivors.some((member) => member.node.role === 'leader'), 'a new leader');
+    const newLeader = survivors.find((member) => member.node.role === 'leader')!;
+    await newLeader.node.propose(put('after', 'failover'));
+    await newLeader.node.readBarrier();
+    for (const key of acknowledged) assert.ok(read(newLeader.state.kv, key) !== undefined, `${key} survived the failover`);
+  } finally {
+    await stopAll(members, network);
+  }
+});
+
+test('a proposal without a quorum times out with an explicit error; snapshots and compaction keep the log short', async () => {
+  const network = new MemoryNetwork();
+  const members = await formCluster(network, 3);
+  try {
+    const leader = members.find((member) => member.node.role === 'leader')!;
+    for (let position = 0; position < 400; position++) await leader.node.propose(put(`s${position % 10}`, `v${position}`));
+    assert.ok(leader.storage.firstIndex() > 100, `the log was compacted (first index ${leader.storage.firstIndex()})`);
+    assert.ok(leader.node.counters.proposalsCommitted >= 400);
+    for (const member of members) if (member !== leader) network.isolate(member.id);
+    await assert.rejects(leader.node.propose(put('lonely', 'x'), 300), (error) => isNodeError(error) && ['timeout', 'not-leader', 'no-leader'].includes(error.code));
+  } finally {
+    await stopAll(members, network);
+  }
+});

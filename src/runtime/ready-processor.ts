@@ -1,0 +1,103 @@
+// Carries out one Raft Ready, in the order the core's contract demands: a leader's replication
+// messages may leave before its own write (they never depend on it: the leader counts itself
+// only after advance()); everything is then persisted, with one fsync when the Ready needs it;
+// the other messages leave (votes and acknowledgements promise what is now on disk); committed
+// entries are applied to the state machine in one transaction; waiting clients are answered.
+import type { Entry, Message, Ready } from '../core/index.ts';
+import type { DurableStorage } from '../storage/index.ts';
+import type { AppliedEntry, StateMachine } from '../state/types.ts';
+import type { Transport } from '../transport/index.ts';
+
+/** Bugs the simulator and chaos tests switch on to prove they catch them. Never set otherwise. */
+export type InjectedRuntimeBug = 'ack-before-fsync';
+export const INJECTED_RUNTIME_BUGS: readonly InjectedRuntimeBug[] = ['ack-before-fsync'];
+
+export interface ReadyHooks {
+  /** An entry was applied with this result (null for no-ops and membership changes). */
+  applied(entry: Entry, result: unknown): void;
+  /** A snapshot from the leader replaced the state at `index`. */
+  restoredSnapshot(index: number): void;
+  readState(context: Uint8Array, index: number): void;
+}
+
+export interface ReadyTimings {
+  fsyncCount: number;
+  entriesPersisted: number;
+  lastPersistMs: number;
+}
+
+/** Messages a leader may send before its own write completes. */
+function sendableEarly(message: Message): boolean {
+  return message.type === 'append' || message.type === 'heartbeat' || message.type === 'snapshot' || message.type === 'timeout-now';
+}
+
+export function toAppliedEntry(entry: Entry): AppliedEntry {
+  const kind = entry.type === 'conf-change' ? 'conf-change' : entry.data.byteLength === 0 ? 'noop' : 'command';
+  return { index: entry.index, term: entry.term, kind, data: entry.data };
+}
+
+export class ReadyProcessor {
+  readonly timings: ReadyTimings = { fsyncCount: 0, entriesPersisted: 0, lastPersistMs: 0 };
+  private readonly storage: DurableStorage;
+  private readonly transport: Transport;
+  private readonly state: StateMachine<unknown>;
+  private readonly hooks: ReadyHooks;
+  private readonly bugs: ReadonlySet<InjectedRuntimeBug>;
+  private readonly now: () => number;
+
+  constructor(options: {
+    storage: DurableStorage; transport: Transport; state: StateMachine<unknown>; hooks: ReadyHooks;
+    bugs: ReadonlySet<InjectedRuntimeBug>; now: () => number;
+  }) {
+    this.storage = options.storage;
+    this.transport = options.transport;
+    this.state = options.state;
+    this.hooks = options.hooks;
+    this.bugs = options.bugs;
+    this.now = options.now;
+  }
+
+  async process(ready: Ready, isLeader: boolean): Promise<void> {
+    const early = new Set(isLeader ? ready.messages.filter(sendableEarly) : []);
+    for (const message of early) this.transport.send(message);
+    await this.persist(ready);
+    for (const message of ready.messages) {
+      if (!early.has(message)) this.transport.send(message);
+    }
+    if (ready.snapshot !== undefined) this.restore(ready);
+    this.apply(ready.committedEntries);
+    for (const state of ready.readStates) this.hooks.readState(state.context, state.index);
+  }
+
+  private async persist(ready: Ready): Promise<void> {
+    if (ready.entries.length === 0 && ready.hardState === undefined && ready.snapshot === undefined) return;
+    // The injected durability bug: never fsync, so acknowledged writes sit in the page cache.
+    const sync = ready.mustSync && !this.bugs.has('ack-before-fsync');
+    const startedAt = this.now();
+    await this.storage.save({ snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState }, sync);
+    if (sync) {
+      this.timings.fsyncCount++;
+      this.timings.entriesPersisted += ready.entries.length;
+      this.timings.lastPersistMs = this.now() - startedAt;
+    }
+  }
+
+  private restore(ready: Ready): void {
+    const snapshot = ready.snapshot!;
+    const { index, term } = snapshot.metadata;
+    // A snapshot at or below what the state machine already has (a durable state machine that
+    // kept more than the log) changes nothing; the core only sends newer ones.
+    if (index <= this.state.appliedIndex()) return;
+    this.state.restore({ index, term, data: snapshot.data });
+    this.hooks.restoredSnapshot(index);
+  }
+
+  private apply(entries: readonly Entry[]): void {
+    // Entries the state machine already holds (it is durable and survived a restart the log
+    // did not fully record as applied) are skipped, never applied twice.
+    const fresh = entries.filter((entry) => entry.index > this.state.appliedIndex());
+    if (fresh.length === 0) return;
+    const results = this.state.apply(fresh.map(toAppliedEntry));
+    fresh.forEach((entry, position) => this.hooks.applied(entry, results[position]));
+  }
+}
