@@ -120,8 +120,7 @@ export class LogState extends LogReader implements StateModule<LogResult> {
 
   beforeCommit(): void {
     for (const state of this.#dirty) {
-      // A topic deleted in this batch: its records are being removed, never written back.
-      if (this.topicsById.get(state.topic.idString) !== state.topic) continue;
+      assert(this.topicsById.get(state.topic.idString) === state.topic, 'log: a deleted topic has a partition record to write');
       this.store.put(LOG_TABLES.partitions, state.key, encodePartitionRecord(state));
     }
     this.#dirty.clear();
@@ -263,6 +262,12 @@ export class LogState extends LogReader implements StateModule<LogResult> {
     const topics = command.topics.map((name): DeleteTopicOutcome => {
       const topic = this.topics.get(name);
       if (topic === undefined) return { name, errorCode: KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `topic "${name}" does not exist` };
+      // Write what this batch changed first: the store must hold what it would hold had every
+      // entry been its own batch, or replicas that batch differently would differ until the
+      // deletion finishes (and consume the deletion budget differently).
+      for (const state of topic.partitions) {
+        if (state !== undefined && this.#dirty.delete(state)) this.store.put(LOG_TABLES.partitions, state.key, encodePartitionRecord(state));
+      }
       this.store.delete(LOG_TABLES.topics, utf8(name));
       const partitions = new Uint8Array(4);
       writeUint32(partitions, 0, topic.record.partitions);
