@@ -25,6 +25,8 @@ export interface LogContext {
   readonly store: OrderedStore;
   readonly limits: LogLimits;
   topic(name: string): TopicState | undefined;
+  /** Whether a topic id belongs to an existing (not deleted) topic. */
+  isLiveTopic(topicId: Uint8Array): boolean;
   /** The partition's state (loaded and cached); the index must be below the topic's partition count. */
   partition(topic: TopicState, index: number): PartitionState;
   /** The partition's record changed: write it before commit and tell subscribers. */

@@ -70,10 +70,16 @@ export function applyDeleteGroups(context: LogContext, command: DeleteGroupsComm
       more = true;
       keys.length = budget;
     }
-    for (const key of keys) deleteOffset(context, key, escaped);
+    // Offsets of deleted topics (still being cleaned up) go too, but do not count: the group
+    // was invisible if it had only those.
+    let live = 0;
+    for (const key of keys) {
+      if (context.isLiveTopic(key.subarray(key.length - PARTITION_KEY_BYTES, key.length - 4))) live++;
+      deleteOffset(context, key, escaped);
+    }
     budget -= keys.length;
     if (!hasOffsets(context, escaped)) context.groupCountChanged(-1);
-    return { group, errorCode: KAFKA_ERROR.NONE, deletedOffsets: keys.length };
+    return { group, errorCode: live === 0 && !more ? KAFKA_ERROR.GROUP_ID_NOT_FOUND : KAFKA_ERROR.NONE, deletedOffsets: live };
   });
   return { type: 'delete-groups', groups, more };
 }

@@ -295,6 +295,16 @@ for (const backend of ['memory', 'lmdb'] as const) {
       assert.deepEqual(h.node.log.listOffset('t', 0, 50), { errorCode: 0, offset: 2, timestamp: 110 });
       assert.ok(h.tableSize(LOG_TABLES.timeIndex) <= 2, 'index entries of deleted batches are dropped');
     });
+    test('list offsets when the log starts inside a batch: records below the start never answer', () => {
+      const h = open(backend);
+      const topicId = h.create('t');
+      h.append('t', 0, batch(3, { baseTimestamp: 100n, timestampStep: -45n })); // 0..2 at 100, 55, 10
+      h.append('t', 0, batch(2, { baseTimestamp: 50n, timestampStep: 10n })); // 3..4 at 50, 60
+      h.run({ type: 'trim', partitions: [{ topic: 't', topicId, partition: 0, logStartOffset: 1 }] }, 'trim');
+      assert.deepEqual(h.node.log.listOffset('t', 0, 56), { errorCode: 0, offset: 4, timestamp: 60 }, 'offset 0 (at 100) is below the start');
+      assert.deepEqual(h.node.log.listOffset('t', 0, 55), { errorCode: 0, offset: 1, timestamp: 55 });
+      assert.deepEqual(h.node.log.listOffset('t', 0, 61), { errorCode: 0, offset: -1, timestamp: -1 });
+    });
   });
 
   describe(`log consumer group offsets (${backend})`, () => {

@@ -68,6 +68,7 @@ export class LogState extends LogReader implements StateModule<LogResult> {
       store: undefined as unknown as OrderedStore,
       limits,
       topic: (name) => this.topics.get(name),
+      isLiveTopic: (topicId) => this.topicsById.has(topicIdString(topicId)),
       partition: (topic, index) => this.loadPartition(topic, index),
       changed: (state) => {
         this.#dirty.add(state);

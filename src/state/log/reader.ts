@@ -3,6 +3,7 @@
 // lies below the high watermark.
 import { KAFKA_ERROR } from '../../protocol/kafka/errors.ts';
 import { decodeRecords, readRecordBatches } from '../../protocol/kafka/record-batch.ts';
+import type { KafkaRecord } from '../../protocol/kafka/record-batch.ts';
 import { readUint64 } from '../kv/encoding.ts';
 import type { OrderedStore } from '../store.ts';
 import type { PartitionState } from './context.ts';
@@ -99,13 +100,27 @@ export function listOffset(store: OrderedStore, state: PartitionState, timestamp
   if (timestamp === LATEST_TIMESTAMP) return { errorCode: KAFKA_ERROR.NONE, offset: state.endOffset, timestamp: -1 };
   if (timestamp === EARLIEST_TIMESTAMP) return { errorCode: KAFKA_ERROR.NONE, offset: state.logStartOffset, timestamp: -1 };
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) return { errorCode: KAFKA_ERROR.INVALID_REQUEST, offset: -1, timestamp: -1 };
-  const batch = firstBatchReaching(store, state, timestamp);
-  if (batch === undefined) return { errorCode: KAFKA_ERROR.NONE, offset: -1, timestamp: -1 };
-  return { errorCode: KAFKA_ERROR.NONE, ...firstRecordReaching(store, state, batch, timestamp) };
+  let found = firstBatchReaching(store, state, timestamp);
+  // Only the batch holding the log start can lack a qualifying record (the one at or after the
+  // timestamp may lie below the start): then the next batch reaching the timestamp answers.
+  for (let attempt = 0; found !== undefined && attempt < 2; attempt++) {
+    const { batch, exact } = found;
+    if (!exact) return { errorCode: KAFKA_ERROR.NONE, offset: Math.max(batch.baseOffset, state.logStartOffset), timestamp: batch.maxTimestamp };
+    const record = firstRecordReaching(store, state, batch, timestamp);
+    if (record !== undefined) return { errorCode: KAFKA_ERROR.NONE, ...record };
+    found = nextBatchReaching(store, state, timestamp, batch.baseOffset + batch.recordCount);
+  }
+  return { errorCode: KAFKA_ERROR.NONE, offset: -1, timestamp: -1 };
+}
+
+interface BatchFound {
+  readonly batch: BatchSummary;
+  /** False when a bounded walk gave up there: the answer is at or after this batch. */
+  readonly exact: boolean;
 }
 
 /** The first stored batch whose max timestamp is >= `timestamp`. */
-function firstBatchReaching(store: OrderedStore, state: PartitionState, timestamp: number): BatchSummary | undefined {
+function firstBatchReaching(store: OrderedStore, state: PartitionState, timestamp: number): BatchFound | undefined {
   let indexed: number | undefined;
   for (const entry of store.range(LOG_TABLES.timeIndex, { start: partitionNumberKey(state.key, timestamp), end: prefixLimit(state.key), limit: 1 })) {
     indexed = readUint64(entry.value, 0);
@@ -114,38 +129,52 @@ function firstBatchReaching(store: OrderedStore, state: PartitionState, timestam
   const [oldest] = batchSummaries(store, state, 1);
   if (oldest === undefined) return undefined;
   // The index names the first batch EVER to reach the timestamp. If it is still stored, it is
-  // the answer; if retention deleted it, a later batch that never raised the running maximum may
-  // be the answer: walk the stored batches (bounded; past the bound, answer the log start, which
-  // is early rather than late, so a consumer never skips records).
-  if (indexed >= oldest.baseOffset) return { ...batchSummaries(store, state, 1, indexed)[0]! };
+  // the answer; if retention deleted it, a later batch that never raised the running maximum
+  // may be the answer: walk the stored batches.
+  if (indexed >= oldest.baseOffset) return { batch: batchSummaries(store, state, 1, indexed)[0]!, exact: true };
+  return nextBatchReaching(store, state, timestamp, 0);
+}
+
+/**
+ * The first stored batch from `fromOffset` on whose max timestamp is >= `timestamp`. The walk is
+ * bounded (TIMESTAMP_SCAN_BATCHES): past it, the batch where it stopped, marked inexact — an
+ * answer earlier than the exact one, so a consumer never skips records.
+ */
+function nextBatchReaching(store: OrderedStore, state: PartitionState, timestamp: number, fromOffset: number): BatchFound | undefined {
   let walked = 0;
-  for (const entry of store.range(LOG_TABLES.batchInfo, { start: state.key, end: prefixLimit(state.key) })) {
-    const info = decodeBatchInfo(entry.value);
-    if (info.maxTimestamp >= timestamp) return { baseOffset: numberAfterPartition(entry.key), ...info };
-    if (++walked >= TIMESTAMP_SCAN_BATCHES) return oldest;
+  for (const entry of store.range(LOG_TABLES.batchInfo, { start: partitionNumberKey(state.key, fromOffset), end: prefixLimit(state.key) })) {
+    const batch = { baseOffset: numberAfterPartition(entry.key), ...decodeBatchInfo(entry.value) };
+    if (batch.maxTimestamp >= timestamp) return { batch, exact: true };
+    if (++walked >= TIMESTAMP_SCAN_BATCHES) return { batch, exact: false };
   }
   return undefined;
 }
 
 /**
- * The offset and timestamp of the batch's first record at or after `timestamp`, found by
- * decoding the records when Node can (none, gzip, zstd); else the batch's own base offset and max
- * timestamp (earlier than exact, never later). Never below the log start.
+ * The offset and timestamp of the batch's first record at or after `timestamp` (and at or after
+ * the log start), found by decoding the records when Node can (none, gzip, zstd); undefined when
+ * the batch holding the log start has none at or above it. Batches it cannot decode answer their base offset and max timestamp
+ * (earlier than exact, never later).
  */
-function firstRecordReaching(store: OrderedStore, state: PartitionState, batch: BatchSummary, timestamp: number): { offset: number; timestamp: number } {
+function firstRecordReaching(store: OrderedStore, state: PartitionState, batch: BatchSummary, timestamp: number): { offset: number; timestamp: number } | undefined {
   const fallback = { offset: Math.max(batch.baseOffset, state.logStartOffset), timestamp: batch.maxTimestamp };
   const bytes = store.get(LOG_TABLES.batches, partitionNumberKey(state.key, batch.baseOffset));
   if (bytes === undefined) return fallback;
+  let records: KafkaRecord[];
+  let baseTimestamp: bigint;
   try {
     const [view] = readRecordBatches(Uint8Array.from(bytes), { batchesMax: 1 });
     if (view === undefined || view.header.logAppendTime) return fallback;
-    for (const record of decodeRecords(view)) {
-      const recordTimestamp = Number(view.header.baseTimestamp + record.timestampDelta);
-      const offset = batch.baseOffset + record.offsetDelta;
-      if (recordTimestamp >= timestamp && offset >= state.logStartOffset) return { offset, timestamp: recordTimestamp };
-    }
+    records = decodeRecords(view);
+    baseTimestamp = view.header.baseTimestamp;
   } catch {
-    // snappy, lz4, or records we cannot decode: the batch start is a safe answer.
+    return fallback; // snappy, lz4, or records we cannot decode: the batch start is a safe answer
   }
-  return fallback;
+  for (const record of records) {
+    const recordTimestamp = Number(baseTimestamp + record.timestampDelta);
+    const offset = batch.baseOffset + record.offsetDelta;
+    if (recordTimestamp >= timestamp && offset >= state.logStartOffset) return { offset, timestamp: recordTimestamp };
+  }
+  // A batch whose max timestamp its records do not bear out (a client's mistake) answers its start.
+  return batch.baseOffset >= state.logStartOffset ? fallback : undefined;
 }

@@ -82,6 +82,8 @@ for (const backend of ['memory', 'lmdb'] as const) {
       h.append('t', 0, batch(3));
       const trim = (logStartOffset: number, id = topicId, partition = 0) =>
         h.run({ type: 'trim', partitions: [{ topic: 't', topicId: id, partition, logStartOffset }] }, 'trim').partitions[0]!;
+      assert.deepEqual(trim(2), { topic: 't', partition: 0, errorCode: 0, logStartOffset: 2, deletedBatches: 0 }, 'the last offset of a batch keeps it');
+      assert.deepEqual(readRecordBatches(h.node.log.read('t', 0, 2, 1 << 20).records).map((view) => view.header.baseOffset), [0n, 3n]);
       assert.deepEqual(trim(4), { topic: 't', partition: 0, errorCode: 0, logStartOffset: 4, deletedBatches: 1 });
       assert.deepEqual(readRecordBatches(h.node.log.read('t', 0, 4, 1 << 20).records).map((view) => view.header.baseOffset), [3n], 'the batch containing the start');
       assert.equal(h.node.log.read('t', 0, 3, 1000).errorCode, KAFKA_ERROR.OFFSET_OUT_OF_RANGE);
