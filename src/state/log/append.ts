@@ -58,8 +58,7 @@ function storeBatch(context: LogContext, state: PartitionState, records: Uint8Ar
   const endOffset = baseOffset + header.recordCount;
   assert(Number.isSafeInteger(endOffset), 'log: partition offsets passed 2^53');
   // A copy: the command bytes are a view into the Raft entry, which must stay as it was.
-  const batch = new Uint8Array(records.length);
-  batch.set(records);
+  const batch = Uint8Array.prototype.slice.call(records);
   setBaseOffset(batch, 0, BigInt(baseOffset));
   const key = partitionNumberKey(state.key, baseOffset);
   const store = context.store;
