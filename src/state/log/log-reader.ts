@@ -131,7 +131,7 @@ export abstract class LogReader {
   /** The idempotence state of one producer on one partition. */
   producer(topic: string, partition: number, producerId: number): ProducerRecord | undefined {
     const state = this.#partition(topic, partition);
-    if (state === undefined) return undefined;
+    if (state === undefined || !Number.isSafeInteger(producerId) || producerId < 0) return undefined;
     const bytes = this.store.get(LOG_TABLES.producers, partitionNumberKey(state.key, producerId));
     return bytes === undefined ? undefined : decodeProducerRecord(Uint8Array.from(bytes));
   }
@@ -155,7 +155,7 @@ export abstract class LogReader {
       return partitions.map(({ topic, partition }) => {
         if (invalid !== undefined) return noOffset(topic, partition, KAFKA_ERROR.INVALID_GROUP_ID);
         const state = this.topics.get(topic);
-        if (state === undefined || partition < 0 || partition >= state.record.partitions) return noOffset(topic, partition, KAFKA_ERROR.NONE);
+        if (state === undefined || !Number.isInteger(partition) || partition < 0 || partition >= state.record.partitions) return noOffset(topic, partition, KAFKA_ERROR.NONE);
         const bytes = this.store.get(LOG_TABLES.offsets, offsetKey(escaped, partitionKey(state.id, partition)));
         return bytes === undefined ? noOffset(topic, partition, KAFKA_ERROR.NONE) : { topic, partition, errorCode: KAFKA_ERROR.NONE, ...decodeOffsetRecord(Uint8Array.from(bytes)) };
       });
