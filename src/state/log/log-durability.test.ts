@@ -15,6 +15,14 @@ import type { LogNodeState } from './open.ts';
 import { batch, openHarness, producerBatch } from './test-harness.ts';
 import type { Harness } from './test-harness.ts';
 import { LogEntryFeed } from './testing.ts';
+import { LogState } from './log-state.ts';
+import { encodeLogCommand } from './commands.ts';
+import { KvState } from '../kv/kv-state.ts';
+import type { KvResult } from '../kv/kv-state.ts';
+import type { LogResult } from './results.ts';
+import { encodeKvCommand } from '../kv/commands.ts';
+import { MemoryStore } from '../memory-store.ts';
+import { ReplicatedState } from '../replicated-state.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -214,4 +222,31 @@ test('batches built by kafkajs (gzip, idempotent) are stored and served so kafka
     for (const record of decoded.records) seen.push(`${record.offset}:${record.value.toString()}`);
   }
   assert.deepEqual(seen, ['0:one', '1:two', '2:three']);
+});
+
+test('the log and the KV share one ReplicatedState: routed by tag, one snapshot, deletion steps on KV entries too', () => {
+  const open = () => {
+    const kv = new KvState();
+    const log = new LogState({ limits: { deletionStepKeys: 1 } });
+    return { kv, log, state: new ReplicatedState<KvResult | LogResult>(new MemoryStore(ReplicatedState.tableNames([kv, log])), [kv, log]) };
+  };
+  const node = open();
+  let index = 0;
+  const entry = (data: Uint8Array) => ({ index: ++index, term: 1, kind: 'command' as const, data });
+  const results = node.state.apply([
+    entry(encodeLogCommand({ type: 'create-topics', topics: [{ name: 't', partitions: 1, replicationFactor: 1 }] })),
+    entry(encodeKvCommand({ type: 'put', key: Buffer.from('k'), value: Buffer.from('v') })),
+    entry(encodeLogCommand({ type: 'append', timestampMs: 1, partitions: [{ topic: 't', partition: 0, records: batch(2) }] })),
+  ]);
+  assert.deepEqual(results.map((result) => result?.type), ['create-topics', 'put', 'append']);
+  node.state.apply([entry(encodeLogCommand({ type: 'delete-topics', topics: ['t'] }))]);
+  for (let count = 0; count < 6; count++) node.state.apply([entry(encodeKvCommand({ type: 'put', key: Buffer.from(`k${count}`), value: Buffer.from('v') }))]);
+  assert.ok(!node.log.deletionPending(), 'KV entries drive the deletion steps too');
+  const copy = open();
+  copy.state.restore(node.state.snapshot());
+  const got = copy.kv.get(Buffer.from('k'));
+  assert.ok(!('code' in got));
+  assert.equal(Buffer.from(got.kv!.value).toString(), 'v');
+  assert.deepEqual(copy.log.listTopics(), []);
+  assert.ok(Buffer.from(copy.state.snapshot().data).equals(Buffer.from(node.state.snapshot().data)));
 });
