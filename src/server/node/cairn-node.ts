@@ -81,6 +81,7 @@ export class CairnNode implements ApiHost {
   #failure: Error | undefined;
   #failureTimer: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
+  #released = false;
 
   constructor(options: CairnNodeOptions) {
     this.options = resolveNodeOptions(options);
@@ -346,6 +347,8 @@ export class CairnNode implements ApiHost {
 
   /** Closes whatever is open, in dependency order, then releases the data directory lock. */
   async #release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
     this.#duties?.stop();
     if (this.#failureTimer !== undefined) clearInterval(this.#failureTimer);
     const httpClosed = this.#http?.close(HTTP_CLOSE_GRACE_MS);
