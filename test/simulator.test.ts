@@ -8,8 +8,9 @@ import { INJECTED_RAFT_BUGS } from '../src/core/index.ts';
 import type { InjectedRaftBug } from '../src/core/index.ts';
 import { defaultWorkers, runSeeds } from '../src/sim/run-seeds.ts';
 
-/** CAIRN_SIM_SEEDS lowers the count for a quick local run; CI uses the full 2,000. */
+/** CAIRN_SIM_SEEDS lowers the count for a quick local run; CI uses the full 2,000 (and 200 of the real runtime). */
 const SEEDS = Number(process.env['CAIRN_SIM_SEEDS'] ?? 2000);
+const RUNTIME_SEEDS = Math.max(1, Math.round(SEEDS / 10));
 const BUG_SEED_BUDGET = 1500;
 const EXPECTED_KINDS: Record<InjectedRaftBug, string[]> = {
   'vote-not-persisted': ['election-safety', 'leader-completeness', 'state-machine-safety', 'linearizability'],
@@ -31,6 +32,29 @@ test(`${SEEDS} simulator seeds (3 and 5 nodes) under faults report no violation`
   assert.ok(results.some((result) => result.nodes === 3) && results.some((result) => result.nodes === 5));
   const operationsOk = results.reduce((sum, result) => sum + result.operationsOk, 0);
   assert.ok(operationsOk > SEEDS * 20, `clients got only ${operationsOk} operations through; the workload is not exercising the cluster`);
+});
+
+test(`${RUNTIME_SEEDS} seeds of the real runtime (WAL on a simulated disk) under faults report no violation`, { timeout: 15 * 60_000 }, async () => {
+  const seeds = Array.from({ length: RUNTIME_SEEDS }, (_, offset) => offset + 1);
+  const results = await runSeeds(
+    { seeds, nodes: undefined, operations: 200, injectedBugs: [], mode: 'runtime', workers: defaultWorkers(), stopOnFailure: false },
+    () => {},
+  );
+  const failures = results.filter((result) => result.violationCount > 0);
+  const report = failures.slice(0, 5).map((result) =>
+    `seed ${result.seed} (${result.nodes} nodes): ${result.violations.map((violation) => `[${violation.kind}] ${violation.message}`).join('; ')}\n  replay: npm run sim -- --seed ${result.seed} --nodes ${result.nodes} --ops 200 --runtime`);
+  assert.equal(failures.length, 0, `violations found:\n${report.join('\n')}`);
+  assert.ok(results.reduce((sum, result) => sum + result.operationsOk, 0) > RUNTIME_SEEDS * 20);
+});
+
+test('the runtime simulator catches the injected durability bug ack-before-fsync within 200 seeds', { timeout: 10 * 60_000 }, async () => {
+  const seeds = Array.from({ length: 200 }, (_, offset) => offset + 1);
+  const results = await runSeeds(
+    { seeds, nodes: undefined, operations: 200, injectedBugs: ['ack-before-fsync'], mode: 'runtime', workers: defaultWorkers(), stopOnFailure: true },
+    () => {},
+  );
+  const caught = results.find((result) => result.violationCount > 0);
+  assert.ok(caught !== undefined, `ack-before-fsync went unnoticed in ${results.length} seeds`);
 });
 
 for (const bug of INJECTED_RAFT_BUGS) {

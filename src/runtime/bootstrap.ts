@@ -19,6 +19,25 @@ export async function bootstrapCluster(storage: DurableStorage, selfId: number, 
   await storage.save({ entries: [{ term: 1, index: 1, type: 'conf-change', data }], hardState: { term: 1, vote: 0, commit: 1 } }, true);
 }
 
+/**
+ * Creates a cluster whose founding members are all known up front (tests, the simulator): each
+ * founding node's storage gets the same committed entries, one membership change per member.
+ */
+export async function bootstrapStaticCluster(storage: DurableStorage, members: readonly { id: number; addresses: MemberAddresses }[]): Promise<void> {
+  const { hardState } = storage.initialState();
+  if (storage.lastIndex() > 0 || hardState.term > 0) throw new NodeError('invalid-conf-change', 'the node already has Raft state; cannot bootstrap it again');
+  const entries = members.map((member, position) => ({
+    term: 1,
+    index: position + 1,
+    type: 'conf-change' as const,
+    data: encodeConfChange({
+      changes: [{ action: 'add-voter', nodeId: member.id }],
+      context: encodeMembershipContext({ members: { [String(member.id)]: member.addresses } }),
+    }),
+  }));
+  await storage.save({ entries, hardState: { term: 1, vote: 0, commit: entries.length } }, true);
+}
+
 /** Whether this storage belongs to a node that is (or was) part of a cluster. */
 export function hasClusterState(storage: DurableStorage): boolean {
   return storage.lastIndex() > 0 || storage.initialState().hardState.term > 0;

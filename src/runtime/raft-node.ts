@@ -180,11 +180,12 @@ export class RaftNode {
   private scheduleTick(): void {
     this.tickTimer = this.clock.setTimer(() => {
       if (this.stopped) return;
-      this.raw.tick();
-      this.expireRequests();
-      this.maybeAutoPromote();
-      this.schedulePump();
-      this.scheduleTick();
+      this.withCore(() => {
+        this.raw.tick();
+        this.expireRequests();
+        this.maybeAutoPromote();
+      });
+      if (!this.stopped) this.scheduleTick();
     }, this.options.tickMs);
   }
 
@@ -195,7 +196,13 @@ export class RaftNode {
   /** Runs an input against the core (if running) and lets the loop handle what it produced. */
   private withCore(action: () => void): void {
     if (this.stopped) return;
-    action();
+    try {
+      action();
+    } catch (error) {
+      // A broken invariant (e.g. a leader claiming we hold entries we lost): stop, never limp on.
+      this.fail(error as Error);
+      return;
+    }
     this.schedulePump();
   }
 
@@ -410,6 +417,11 @@ export class RaftNode {
 
   raftStatus(): RaftStatus {
     return this.raw.status();
+  }
+
+  /** The Raft core itself, for inspection only (the simulator's checkers, diagnostics). Never drive it. */
+  inspectCore(): RawNode {
+    return this.raw;
   }
 
   pendingRequests(): { proposals: number; reads: number } {

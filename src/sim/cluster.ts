@@ -1,59 +1,74 @@
 // The simulated cluster: the clock (an event queue), the network, every node that ever existed,
-// and the safety checker observing them all.
-import type { Entry, InjectedRaftBug, Message } from '../core/index.ts';
+// and the safety checker observing them all. How nodes run is the backend's business (the core
+// driven directly, or the real runtime); the cluster only sees SimulatedNode.
 import { RaftSafetyChecker } from '../check/raft-safety.ts';
 import type { ElectionView } from '../check/raft-safety.ts';
-import type { SeededRandom } from '../util/random.ts';
 import { EventQueue } from './event-queue.ts';
-import { SimNetwork } from './network.ts';
-import { entryContent, SimNode } from './node.ts';
-import type { NodeTimings } from './node.ts';
+import type { NetworkFaults } from './network.ts';
+import type { SimulatedNode } from './simulated-node.ts';
 
 /** How many nodes may be added over a run (fresh ids: a removed member never comes back under its id). */
 const SPARE_NODES_MAX = 4;
 
+/** What nodes report to the cluster's checkers. */
+export interface ClusterObserver {
+  onLeader(node: SimulatedNode, term: number): void;
+  onApply(node: SimulatedNode, index: number, term: number, content: string): void;
+  /** The node failed in a way a correct implementation never does (a refused recovery, a fatal error). */
+  onFailure(node: SimulatedNode, message: string): void;
+}
+
+/** The faults the nemesis can inflict on a network. */
+export interface NetworkControl {
+  readonly faults: NetworkFaults;
+  /** Call after changing `faults`. */
+  faultsChanged(): void;
+  partition(groups: readonly (readonly number[])[]): void;
+  cutLink(from: number, to: number): void;
+  heal(): void;
+}
+
+export interface NodeBackend {
+  readonly network: NetworkControl;
+  /** A new node; founding members start with `foundingVoters` as the membership. */
+  createNode(id: number, foundingVoters: readonly number[] | undefined, observer: ClusterObserver): SimulatedNode;
+}
+
 export class SimCluster {
-  readonly events = new EventQueue();
-  readonly network: SimNetwork;
+  readonly events: EventQueue;
+  readonly network: NetworkControl;
   readonly checker = new RaftSafetyChecker();
-  readonly nodes = new Map<number, SimNode>();
-  private readonly random: SeededRandom;
-  private readonly timings: NodeTimings;
-  private readonly bugs: ReadonlySet<InjectedRaftBug>;
+  readonly nodes = new Map<number, SimulatedNode>();
   /** Called when a node announces it became leader (the nemesis may target it). */
-  onLeaderElected: (leader: SimNode) => void = () => {};
+  onLeaderElected: (leader: SimulatedNode) => void = () => {};
+  private readonly backend: NodeBackend;
+  private readonly observer: ClusterObserver;
   private nextSpareId: number;
   private readonly lastSpareId: number;
 
-  constructor(initialNodes: number, random: SeededRandom, timings: NodeTimings, bugs: ReadonlySet<InjectedRaftBug>) {
-    this.random = random;
-    this.timings = timings;
-    this.bugs = bugs;
-    this.network = new SimNetwork(this.events, random.fork(), (message) => this.nodes.get(message.to)?.receive(message) ?? false,
-      (message, cause) => this.nodes.get(message.from)?.onSendFailed(message, cause));
-    this.network.onSnapshotDelivered = (message) => this.nodes.get(message.from)?.onSnapshotDelivered(message.to);
-    const voters = Array.from({ length: initialNodes }, (_, position) => position + 1);
-    for (const id of voters) {
-      const node = this.createNode(id);
-      node.bootstrap({ voters, learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false });
-      node.start();
-    }
-    this.nextSpareId = initialNodes + 1;
-    this.lastSpareId = initialNodes + SPARE_NODES_MAX;
-  }
-
-  private createNode(id: number): SimNode {
-    const node = new SimNode(id, this.events, this.random.fork(), {
-      send: (message: Message) => this.network.send(message),
+  constructor(events: EventQueue, backend: NodeBackend, initialNodes: number) {
+    this.events = events;
+    this.backend = backend;
+    this.network = backend.network;
+    this.observer = {
       onLeader: (leader, term) => {
         this.checker.onLeader(term, leader.id, leader.observedLog(), this.events.now);
         this.onLeaderElected(leader);
       },
-      onApply: (applier, entry: Entry) => {
-        const firstApply = this.checker.onApply(applier.id, { index: entry.index, term: entry.term, content: entryContent(entry) }, this.events.now);
-        if (firstApply) this.checker.checkCommitDurable(entry.index, entry.term, this.electionViews(), this.events.now);
+      onApply: (node, index, term, content) => {
+        const firstApply = this.checker.onApply(node.id, { index, term, content }, this.events.now);
+        if (firstApply) this.checker.checkCommitDurable(index, term, this.electionViews(), this.events.now);
       },
-    }, this.timings, this.bugs);
+      onFailure: (node, message) => this.checker.report('invariant', `node ${node.id}: ${message}`, this.events.now),
+    };
+    const voters = Array.from({ length: initialNodes }, (_, position) => position + 1);
+    for (const id of voters) this.addNode(id, voters).start();
+    this.nextSpareId = initialNodes + 1;
+    this.lastSpareId = initialNodes + SPARE_NODES_MAX;
+  }
+
+  private addNode(id: number, foundingVoters: readonly number[] | undefined): SimulatedNode {
+    const node = this.backend.createNode(id, foundingVoters, this.observer);
     this.nodes.set(id, node);
     return node;
   }
@@ -63,8 +78,8 @@ export class SimCluster {
   }
 
   /** Starts a brand-new node with an empty disk; it joins once a leader adds it. */
-  startSpare(): SimNode {
-    const node = this.createNode(this.nextSpareId++);
+  startSpare(): SimulatedNode {
+    const node = this.addNode(this.nextSpareId++, undefined);
     node.start();
     return node;
   }
@@ -73,20 +88,24 @@ export class SimCluster {
     return [...this.nodes.keys()].sort((a, b) => a - b);
   }
 
-  liveNodes(): SimNode[] {
+  liveNodes(): SimulatedNode[] {
     return this.allIds().map((id) => this.nodes.get(id)!).filter((node) => node.up);
   }
 
-  downNodes(): SimNode[] {
+  downNodes(): SimulatedNode[] {
     return this.allIds().map((id) => this.nodes.get(id)!).filter((node) => !node.up);
   }
 
   /** The live node that believes it leads with the highest term, if any. */
-  leader(): SimNode | undefined {
-    let best: SimNode | undefined;
+  leader(): SimulatedNode | undefined {
+    let best: SimulatedNode | undefined;
+    let bestTerm = -1;
     for (const node of this.liveNodes()) {
-      const raft = node.raw!.raft;
-      if (raft.role === 'leader' && (best === undefined || raft.term > best.raw!.raft.term)) best = node;
+      const view = node.view();
+      if (view?.role === 'leader' && view.term > bestTerm) {
+        best = node;
+        bestTerm = view.term;
+      }
     }
     return best;
   }

@@ -39,6 +39,17 @@ export class EventQueue {
     if (!shouldStop()) this.now = Math.max(this.now, untilMs);
   }
 
+  /**
+   * The same, for code that awaits (the real runtime): after every event, all promise
+   * continuations it caused run before the next event, so the order stays a pure function of
+   * the seed. setImmediate runs only once the microtask queue is empty.
+   */
+  async runUntilAsync(untilMs: number, shouldStop: () => boolean = () => false): Promise<void> {
+    await drainMicrotasks();
+    while (!shouldStop() && this.runNext(untilMs)) await drainMicrotasks();
+    if (!shouldStop()) this.now = Math.max(this.now, untilMs);
+  }
+
   private less(a: QueuedEvent, b: QueuedEvent): boolean {
     return a.time < b.time || (a.time === b.time && a.sequence < b.sequence);
   }
@@ -72,4 +83,8 @@ export class EventQueue {
       position = smallest;
     }
   }
+}
+
+function drainMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

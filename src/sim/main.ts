@@ -5,7 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { INJECTED_RAFT_BUGS } from '../core/index.ts';
-import type { InjectedRaftBug } from '../core/index.ts';
+import { INJECTED_RUNTIME_BUGS } from '../runtime/ready-processor.ts';
+import type { InjectedBug } from './simulation.ts';
 import { defaultWorkers, runSeeds } from './run-seeds.ts';
 import type { SeedPlan } from './run-seeds.ts';
 import type { SeedResult } from './simulation.ts';
@@ -16,7 +17,8 @@ interface CliOptions {
   baseSeed: number;
   nodes?: number;
   ops: number;
-  injectBug: InjectedRaftBug[];
+  injectBug: InjectedBug[];
+  runtime: boolean;
   workers: number;
   json: boolean;
   stopOnFailure: boolean;
@@ -40,7 +42,8 @@ function parseArguments(argv: string[]): CliOptions {
     .option('--base-seed <s>', 'first seed of a --seeds run', positiveInteger('--base-seed', Number.MAX_SAFE_INTEGER), 1)
     .addOption(new Option('--nodes <n>', 'cluster size (default: alternate 3 and 5)').choices(['3', '5']).argParser(Number))
     .option('--ops <k>', 'client operations per seed', positiveInteger('--ops', 100_000), 200)
-    .addOption(new Option('--inject-bug <name>', 'switch on a known bug (repeatable) to prove the checkers catch it').choices(INJECTED_RAFT_BUGS as string[]).argParser((value: string, previous: string[] = []) => [...previous, value]).default([]))
+    .option('--runtime', 'run the real node runtime (WAL on a simulated disk, memory transport) instead of the bare core', false)
+    .addOption(new Option('--inject-bug <name>', 'switch on a known bug (repeatable) to prove the checkers catch it; runtime bugs need --runtime').choices([...INJECTED_RAFT_BUGS, ...INJECTED_RUNTIME_BUGS]).argParser((value: string, previous: string[] = []) => [...previous, value]).default([]))
     .option('--workers <n>', 'worker threads', positiveInteger('--workers', 64), defaultWorkers())
     .option('--stop-on-failure', 'stop at the first failing seed', false)
     .option('--history <file>', 'with --seed: write the client history as .jsonl (for `cairn chaos check` style analysis)')
@@ -52,7 +55,7 @@ function parseArguments(argv: string[]): CliOptions {
 
 function replayCommand(result: SeedResult, options: CliOptions): string {
   const bugs = options.injectBug.map((bug) => ` --inject-bug ${bug}`).join('');
-  return `npm run sim -- --seed ${result.seed} --nodes ${result.nodes} --ops ${options.ops}${bugs}`;
+  return `npm run sim -- --seed ${result.seed} --nodes ${result.nodes} --ops ${options.ops}${options.runtime ? ' --runtime' : ''}${bugs}`;
 }
 
 function printFailure(result: SeedResult, options: CliOptions): void {
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
   const options = parseArguments(process.argv);
   const seeds = options.seed !== undefined ? [options.seed] : Array.from({ length: options.seeds }, (_, offset) => options.baseSeed + offset);
   const plan: SeedPlan = {
-    seeds, nodes: options.nodes, operations: options.ops, injectedBugs: options.injectBug,
+    seeds, nodes: options.nodes, operations: options.ops, injectedBugs: options.injectBug, mode: options.runtime ? 'runtime' : 'core',
     workers: options.workers, stopOnFailure: options.stopOnFailure, keepHistory: options.history !== undefined,
   };
   const startedAt = performance.now();

@@ -4,7 +4,7 @@
 // transfers leadership and compacts logs. Every action is logged for the failure report.
 import type { SeededRandom } from '../util/random.ts';
 import type { SimCluster } from './cluster.ts';
-import type { SimNode } from './node.ts';
+import type { SimulatedNode } from './simulated-node.ts';
 
 export interface NemesisOptions {
   readonly intervalMinMs: number;
@@ -51,6 +51,7 @@ const flakyNetwork: Action = (cluster, random) => {
   faults.delayMaxMs = faults.delayMinMs + random.pick([2, 10, 40, 150]);
   faults.stragglerProbability = random.pick([0, 0.02, 0.1]);
   faults.stragglerDelayMaxMs = random.pick([50, 300]);
+  cluster.network.faultsChanged();
   return `network drop=${faults.dropProbability} duplicate=${faults.duplicateProbability} delay=${faults.delayMinMs}-${faults.delayMaxMs}ms stragglers=${faults.stragglerProbability}/${faults.stragglerDelayMaxMs}ms`;
 };
 
@@ -77,8 +78,9 @@ const bounceNode: Action = (cluster, random) => {
   if (live.length === 0) return undefined;
   // Most interesting: a node in the middle of an election, or one that just cast a vote.
   const electing = live.filter((node) => {
-    const raft = node.raw!.raft;
-    return raft.role !== 'follower' || (raft.vote !== 0 && raft.vote !== node.id && raft.leaderId === 0);
+    const view = node.view();
+    if (view === undefined) return false;
+    return view.role !== 'follower' || (view.vote !== 0 && view.vote !== node.id && view.leaderId === 0);
   });
   const victim = electing.length > 0 && random.chance(0.7) ? random.pick(electing) : random.pick(live);
   victim.crash();
@@ -86,14 +88,14 @@ const bounceNode: Action = (cluster, random) => {
   cluster.events.schedule(downtime, () => {
     if (!victim.up) victim.start();
   });
-  return `bounce ${victim.id} (${victim.raw === undefined ? 'down' : 'up'} for ${downtime}ms)`;
+  return `bounce ${victim.id} (down for ${downtime}ms)`;
 };
 
 /** A crash-looping process: down and up again many times in quick succession. */
 const crashLoop: Action = (cluster, random) => {
   const live = cluster.liveNodes();
   if (live.length === 0) return undefined;
-  const followers = live.filter((node) => node.raw!.raft.role !== 'leader');
+  const followers = live.filter((node) => node.view()?.role !== 'leader');
   const victim = followers.length > 0 ? random.pick(followers) : random.pick(live);
   const cycles = random.int(3, 40);
   const cycle = (remaining: number): void => {
@@ -112,50 +114,49 @@ const addLearner: Action = (cluster) => {
   const leader = cluster.leader();
   if (leader === undefined || cluster.spareIdsLeft() === 0) return undefined;
   const node = cluster.startSpare();
-  const result = leader.raw!.proposeConfChange({ changes: [{ action: 'add-learner', nodeId: node.id }] });
-  return `add learner ${node.id} via ${leader.id}: ${result.ok ? `proposed at ${result.index}` : result.reason}`;
+  const result = leader.proposeConfChange({ changes: [{ action: 'add-learner', nodeId: node.id }] });
+  return `add learner ${node.id} via ${leader.id}: ${result}`;
 };
 
 const promoteLearner: Action = (cluster, random) => {
   const leader = cluster.leader();
-  const learners = leader?.raw!.status().config.learners ?? [];
+  const learners = leader?.view()?.config.learners ?? [];
   if (leader === undefined || learners.length === 0) return undefined;
   const nodeId = random.pick(learners);
-  const result = leader.raw!.proposeConfChange({ changes: [{ action: 'add-voter', nodeId }] });
-  return `promote ${nodeId} via ${leader.id}: ${result.ok ? `proposed at ${result.index}` : result.reason}`;
+  const result = leader.proposeConfChange({ changes: [{ action: 'add-voter', nodeId }] });
+  return `promote ${nodeId} via ${leader.id}: ${result}`;
 };
 
 const removeVoter: Action = (cluster, random) => {
   const leader = cluster.leader();
-  const voters = leader?.raw!.status().config.voters ?? [];
+  const voters = leader?.view()?.config.voters ?? [];
   if (leader === undefined || voters.length < 3) return undefined;
   const nodeId = random.chance(0.3) ? leader.id : random.pick(voters);
-  const result = leader.raw!.proposeConfChange({ changes: [{ action: 'remove', nodeId }] });
-  return `remove ${nodeId} via ${leader.id}: ${result.ok ? `proposed at ${result.index}` : result.reason}`;
+  const result = leader.proposeConfChange({ changes: [{ action: 'remove', nodeId }] });
+  return `remove ${nodeId} via ${leader.id}: ${result}`;
 };
 
 /** Replaces a voter by a new node in one joint-consensus change. */
 const replaceVoterJoint: Action = (cluster, random) => {
   const leader = cluster.leader();
-  const voters = leader?.raw!.status().config.voters ?? [];
+  const voters = leader?.view()?.config.voters ?? [];
   if (leader === undefined || voters.length < 2 || cluster.spareIdsLeft() === 0) return undefined;
   const removed = random.pick(voters);
   const node = cluster.startSpare();
   const transition = random.chance(0.5) ? 'auto' : 'joint-implicit';
-  const result = leader.raw!.proposeConfChange({
+  const result = leader.proposeConfChange({
     changes: [{ action: 'add-voter', nodeId: node.id }, { action: 'remove', nodeId: removed }],
     transition,
   });
-  return `joint replace ${removed} by ${node.id} via ${leader.id}: ${result.ok ? `proposed at ${result.index}` : result.reason}`;
+  return `joint replace ${removed} by ${node.id} via ${leader.id}: ${result}`;
 };
 
 const transferLeader: Action = (cluster, random) => {
   const leader = cluster.leader();
-  const voters = leader?.raw!.status().config.voters.filter((id) => id !== leader.id) ?? [];
+  const voters = leader?.view()?.config.voters.filter((id) => id !== leader.id) ?? [];
   if (leader === undefined || voters.length === 0) return undefined;
   const target = random.pick(voters);
-  const result = leader.raw!.transferLeader(target);
-  return `transfer ${leader.id} -> ${target}: ${result.ok ? 'started' : result.reason}`;
+  return `transfer ${leader.id} -> ${target}: ${leader.transferLeader(target)}`;
 };
 
 const compactLog: Action = (cluster, random) => {
@@ -219,7 +220,7 @@ export class Nemesis {
    * reach a majority: the schedule behind Figure 8 of the Raft paper, where entries of old terms
    * sit on minorities while leadership moves around.
    */
-  private attackNewLeader(leader: SimNode): void {
+  private attackNewLeader(leader: SimulatedNode): void {
     if (!this.random.chance(0.85)) return;
     const life = leader.incarnation;
     const delay = this.random.int(0, 60);

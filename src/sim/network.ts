@@ -3,6 +3,7 @@
 // partitions are just a cut in one direction.
 import type { Message } from '../core/index.ts';
 import type { SeededRandom } from '../util/random.ts';
+import type { NetworkControl } from './cluster.ts';
 import type { EventQueue } from './event-queue.ts';
 
 export interface NetworkFaults {
@@ -19,7 +20,7 @@ export const CALM_NETWORK: NetworkFaults = {
   dropProbability: 0, duplicateProbability: 0, delayMinMs: 1, delayMaxMs: 5, stragglerProbability: 0, stragglerDelayMaxMs: 0,
 };
 
-export class SimNetwork {
+export class SimNetwork implements NetworkControl {
   faults: NetworkFaults = { ...CALM_NETWORK };
   private readonly cut = new Set<string>();
   delivered = 0;
@@ -64,6 +65,9 @@ export class SimNetwork {
       });
     }
   }
+
+  /** Faults are read at every send: nothing to recompute. */
+  faultsChanged(): void {}
 
   linkUp(from: number, to: number): boolean {
     return !this.cut.has(`${from}>${to}`);

@@ -2,13 +2,14 @@
 // apply, then advance) with a simulated disk whose writes take time, a register state machine,
 // and the client requests it is serving. Crashes lose what a real crash would lose.
 import { RawNode } from '../core/index.ts';
-import type { ConfState, Entry, InjectedRaftBug, Message, ProposeResult, Ready, RequestResult } from '../core/index.ts';
+import type { ConfChange, ConfState, Entry, InjectedRaftBug, Message, ProposeResult, Ready, RequestResult } from '../core/index.ts';
 import type { ElectionView, ObservedEntry, ObservedLog } from '../check/raft-safety.ts';
 import type { SeededRandom } from '../util/random.ts';
 import { SimDisk } from './disk.ts';
 import type { EventQueue } from './event-queue.ts';
 import { decodeRegisterCommand, encodeRegisterCommand, RegisterStore } from './register-store.ts';
 import type { RegisterCommand, RegisterResult } from './register-store.ts';
+import type { NodeView, ReadOutcome, SimulatedNode, WriteOutcome } from './simulated-node.ts';
 
 export interface NodeHooks {
   send(message: Message): void;
@@ -36,17 +37,6 @@ export interface PendingWrite {
   resolve(outcome: WriteOutcome): void;
 }
 
-export type WriteOutcome =
-  | { readonly kind: 'applied'; readonly index: number; readonly term: number; readonly content: string; readonly result: RegisterResult }
-  | { readonly kind: 'refused'; readonly reason: string; readonly leaderId: number }
-  | { readonly kind: 'lost'; readonly reason: string }
-  | { readonly kind: 'unknown'; readonly reason: string };
-
-export type ReadOutcome =
-  | { readonly kind: 'read'; readonly value: string | null }
-  | { readonly kind: 'refused'; readonly reason: string; readonly leaderId: number }
-  | { readonly kind: 'unknown'; readonly reason: string };
-
 interface PendingRead {
   readonly key: string;
   index: number | undefined;
@@ -60,7 +50,7 @@ export function entryContent(entry: Pick<Entry, 'type' | 'data'>): string {
   return `${entry.type}:${decoder.decode(entry.data)}`;
 }
 
-export class SimNode {
+export class SimNode implements SimulatedNode {
   readonly id: number;
   readonly disk = new SimDisk();
   readonly store = new RegisterStore();
@@ -135,6 +125,41 @@ export class SimNode {
     for (const read of this.reads.values()) read.resolve({ kind: 'unknown', reason: 'node crashed' });
     this.writes.clear();
     this.reads.clear();
+  }
+
+  view(): NodeView | undefined {
+    const raft = this.raw?.raft;
+    if (raft === undefined) return undefined;
+    return { role: raft.role, term: raft.term, leaderId: raft.leaderId, vote: raft.vote, commit: raft.log.committed, config: raft.tracker.confState() };
+  }
+
+  proposeConfChange(change: ConfChange): string {
+    if (this.raw === undefined) return 'node down';
+    const result = this.raw.proposeConfChange(change);
+    this.drive();
+    return result.ok ? `proposed at ${result.index}` : result.reason;
+  }
+
+  transferLeader(target: number): string {
+    if (this.raw === undefined) return 'node down';
+    const result = this.raw.transferLeader(target);
+    this.drive();
+    return result.ok ? 'started' : result.reason;
+  }
+
+  appliedIndex(): number {
+    return this.store.appliedIndex;
+  }
+
+  digest(): string {
+    return this.store.digest();
+  }
+
+  describeProgress(): string {
+    const progress = this.raw?.status().progress ?? {};
+    return Object.entries(progress)
+      .map(([id, item]) => `${id}:${item.state}${item.paused ? '(paused)' : ''} m${item.match} n${item.next}${item.recentActive ? '' : ' inactive'}`)
+      .join(', ');
   }
 
   /** Returns false when the node is down (the message is lost). */

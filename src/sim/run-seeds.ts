@@ -2,8 +2,7 @@
 // and gathers their results in seed order.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { InjectedRaftBug } from '../core/index.ts';
-import type { SeedResult, SimulationOptions } from './simulation.ts';
+import type { InjectedBug, SeedResult, SimulationMode, SimulationOptions } from './simulation.ts';
 import { runSimulation } from './simulation.ts';
 
 export interface SeedPlan {
@@ -11,7 +10,8 @@ export interface SeedPlan {
   /** Nodes per seed: a fixed size, or alternating 3 and 5 when undefined. */
   readonly nodes: number | undefined;
   readonly operations: number;
-  readonly injectedBugs: readonly InjectedRaftBug[];
+  readonly injectedBugs: readonly InjectedBug[];
+  readonly mode?: SimulationMode;
   readonly workers: number;
   /** Stop scheduling new seeds once one fails (used to look for a bug quickly). */
   readonly stopOnFailure: boolean;
@@ -24,6 +24,7 @@ export function optionsForSeed(plan: SeedPlan, seed: number): SimulationOptions 
     nodes: plan.nodes ?? (seed % 2 === 0 ? 5 : 3),
     operations: plan.operations,
     injectedBugs: new Set(plan.injectedBugs),
+    mode: plan.mode ?? 'core',
     keepHistory: plan.keepHistory ?? false,
   };
 }
@@ -56,10 +57,10 @@ export async function runSeeds(plan: SeedPlan, onResult: (result: SeedResult) =>
   return results.sort((a, b) => plan.seeds.indexOf(a.seed) - plan.seeds.indexOf(b.seed));
 }
 
-function runInline(plan: SeedPlan, onResult: (result: SeedResult) => void): SeedResult[] {
+async function runInline(plan: SeedPlan, onResult: (result: SeedResult) => void): Promise<SeedResult[]> {
   const results: SeedResult[] = [];
   for (const seed of plan.seeds) {
-    const result = runSimulation(optionsForSeed(plan, seed));
+    const result = await runSimulation(optionsForSeed(plan, seed));
     results.push(result);
     onResult(result);
     if (plan.stopOnFailure && result.violationCount > 0) break;

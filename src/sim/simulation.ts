@@ -4,20 +4,33 @@
 import { checkLinearizability } from '../check/linearizability.ts';
 import { kvRegisterModel } from '../check/kv-model.ts';
 import type { Violation } from '../check/raft-safety.ts';
+import { INJECTED_RAFT_BUGS } from '../core/index.ts';
 import type { InjectedRaftBug } from '../core/index.ts';
+import { INJECTED_RUNTIME_BUGS } from '../runtime/ready-processor.ts';
+import type { InjectedRuntimeBug } from '../runtime/ready-processor.ts';
+import type { NodeBackend } from './cluster.ts';
+import { CoreBackend } from './core-backend.ts';
+import { EventQueue } from './event-queue.ts';
+import { RuntimeBackend } from './runtime-backend.ts';
+import type { RuntimeTimings } from './runtime-backend.ts';
 import { SeededRandom } from '../util/random.ts';
 import { SimCluster } from './cluster.ts';
 import { CALM_NETWORK } from './network.ts';
 import { Nemesis } from './nemesis.ts';
-import type { NodeTimings, SimNode } from './node.ts';
+import type { NodeTimings } from './node.ts';
+import type { SimulatedNode } from './simulated-node.ts';
 import { Workload } from './workload.ts';
 import type { KvHistoryEntry } from './workload.ts';
 
+/** 'core': the Raft core driven directly (fast); 'runtime': the real node runtime on a simulated disk. */
+export type SimulationMode = 'core' | 'runtime';
+
 export interface SimulationOptions {
   readonly seed: number;
+  readonly mode?: SimulationMode;
   readonly nodes: number;
   readonly operations: number;
-  readonly injectedBugs: ReadonlySet<InjectedRaftBug>;
+  readonly injectedBugs: ReadonlySet<InjectedBug>;
   /** Length of the faulty phase in simulated ms (default: drawn from the seed, 2–12 s). */
   readonly safetyPhaseMs?: number;
   /** Time the healed cluster gets to converge, in simulated ms. */
@@ -54,10 +67,36 @@ function drawTimings(random: SeededRandom): NodeTimings {
 }
 const LOG_CHECK_INTERVAL_MS = 250;
 
-export function runSimulation(options: SimulationOptions): SeedResult {
+export type InjectedBug = InjectedRaftBug | InjectedRuntimeBug;
+
+function createBackend(mode: SimulationMode, events: EventQueue, random: SeededRandom, bugs: ReadonlySet<InjectedBug>): NodeBackend {
+  const raftBugs = new Set([...bugs].filter((bug): bug is InjectedRaftBug => (INJECTED_RAFT_BUGS as readonly string[]).includes(bug)));
+  const runtimeBugs = new Set([...bugs].filter((bug): bug is InjectedRuntimeBug => (INJECTED_RUNTIME_BUGS as readonly string[]).includes(bug)));
+  if (mode === 'core') {
+    if (runtimeBugs.size > 0) throw new Error(`${[...runtimeBugs].join(', ')} is a runtime bug: run it with --runtime`);
+    return new CoreBackend(events, random.fork(), drawTimings(random), raftBugs);
+  }
+  return new RuntimeBackend(events, random.fork(), drawRuntimeTimings(random), raftBugs, runtimeBugs);
+}
+
+function drawRuntimeTimings(random: SeededRandom): RuntimeTimings {
+  return {
+    tickMs: 10,
+    electionTimeoutTicks: 10,
+    heartbeatIntervalTicks: random.pick([1, 2]),
+    diskLatencyMaxMs: random.pick([0, 2, 6]),
+    snapshotEveryEntries: random.pick([20, 60, 500]),
+    entriesKeptAfterSnapshot: random.pick([0, 5, 50]),
+    segmentMaxBytes: random.pick([4096, 65536, 1 << 20]),
+  };
+}
+
+export async function runSimulation(options: SimulationOptions): Promise<SeedResult> {
   const startedAt = performance.now();
   const random = new SeededRandom(options.seed);
-  const cluster = new SimCluster(options.nodes, random.fork(), drawTimings(random), options.injectedBugs);
+  const mode = options.mode ?? 'core';
+  const events = new EventQueue();
+  const cluster = new SimCluster(events, createBackend(mode, events, random, options.injectedBugs), options.nodes);
   // Faults are cheap to simulate and client operations are not (each one is checked), so the
   // faulty phase is long and the clients pace their operations to last through it.
   const safetyPhaseMs = options.safetyPhaseMs ?? random.int(2_000, 12_000);
@@ -71,9 +110,15 @@ export function runSimulation(options: SimulationOptions): SeedResult {
   const nemesis = new Nemesis(cluster, random.fork(), { intervalMinMs: 10, intervalMaxMs: random.pick([80, 150, 400, 1000]), profile });
   nemesis.log.push(`profile ${profile}`);
   // Some seeds start with an unreliable network rather than waiting for the nemesis to make one.
-  if (random.chance(0.3)) Object.assign(cluster.network.faults, { dropProbability: 0.02, duplicateProbability: 0.02, delayMinMs: 1, delayMaxMs: 20, stragglerProbability: 0.05, stragglerDelayMaxMs: 200 });
+  if (random.chance(0.3)) {
+    Object.assign(cluster.network.faults, { dropProbability: 0.02, duplicateProbability: 0.02, delayMinMs: 1, delayMaxMs: 20, stragglerProbability: 0.05, stragglerDelayMaxMs: 200 });
+    cluster.network.faultsChanged();
+  }
   try {
-    runPhases(cluster, workload, nemesis, safetyPhaseMs, options.livenessBoundMs ?? 20_000);
+    const run = mode === 'core'
+      ? (until: number, stop: () => boolean) => events.runUntil(until, stop)
+      : (until: number, stop: () => boolean) => events.runUntilAsync(until, stop);
+    await runPhases(cluster, workload, nemesis, safetyPhaseMs, options.livenessBoundMs ?? 20_000, run);
   } catch (error) {
     // A broken invariant inside the core is a finding, not a crash of the simulator.
     cluster.checker.report('invariant', (error as Error).stack ?? String(error), cluster.events.now);
@@ -94,12 +139,14 @@ export function runSimulation(options: SimulationOptions): SeedResult {
   };
 }
 
-function runPhases(cluster: SimCluster, workload: Workload, nemesis: Nemesis, safetyPhaseMs: number, livenessBoundMs: number): void {
+type Runner = (untilMs: number, shouldStop: () => boolean) => void | Promise<void>;
+
+async function runPhases(cluster: SimCluster, workload: Workload, nemesis: Nemesis, safetyPhaseMs: number, livenessBoundMs: number, run: Runner): Promise<void> {
   const { events, checker } = cluster;
   scheduleLogChecks(cluster);
   workload.start();
   nemesis.start();
-  events.runUntil(safetyPhaseMs, () => checker.violationCount > 0);
+  await run(safetyPhaseMs, () => checker.violationCount > 0);
   nemesis.stop();
   // Client operations already started must finish (they are bounded by their timeout); the
   // probe then proves that the healed cluster serves writes and reads again.
@@ -108,7 +155,7 @@ function runPhases(cluster: SimCluster, workload: Workload, nemesis: Nemesis, sa
   healEverything(cluster, nemesis);
   const deadline = events.now + livenessBoundMs;
   const probe = new Probe(cluster);
-  events.runUntil(deadline, () => checker.violationCount > 0 || (workload.pending === 0 && probe.settled() && converged(cluster)));
+  await run(deadline, () => checker.violationCount > 0 || (workload.pending === 0 && probe.settled() && converged(cluster)));
   if (checker.violationCount > 0) return;
   if (workload.pending > 0) checker.report('liveness', `${workload.pending} client operations still pending ${livenessBoundMs}ms after healing: ${describeReplicas(cluster)}`, events.now);
   else if (!probe.settled()) checker.report('liveness', `no write and read served after healing (${probe.describe()})`, events.now);
@@ -120,6 +167,7 @@ function runPhases(cluster: SimCluster, workload: Workload, nemesis: Nemesis, sa
 function healEverything(cluster: SimCluster, nemesis: Nemesis): void {
   cluster.network.heal();
   Object.assign(cluster.network.faults, CALM_NETWORK);
+  cluster.network.faultsChanged();
   for (const node of cluster.downNodes()) node.start();
   nemesis.log.push(`${cluster.events.now}ms heal everything (liveness phase)`);
 }
@@ -133,10 +181,10 @@ function scheduleLogChecks(cluster: SimCluster): void {
 }
 
 /** The members as the leader sees them: they must all hold the same applied state. */
-function members(cluster: SimCluster): SimNode[] | undefined {
+function members(cluster: SimCluster): SimulatedNode[] | undefined {
   const leader = cluster.leader();
   if (leader === undefined) return undefined;
-  const config = leader.raw!.status().config;
+  const config = leader.view()!.config;
   if (config.votersOutgoing.length > 0) return undefined; // still in a joint configuration
   return [...config.voters, ...config.learners].map((id) => cluster.nodes.get(id)!).filter((node) => node !== undefined);
 }
@@ -145,21 +193,19 @@ function converged(cluster: SimCluster): boolean {
   const nodes = members(cluster);
   if (nodes === undefined || nodes.some((node) => !node.up)) return false;
   const leader = cluster.leader()!;
-  const commit = leader.raw!.raft.log.committed;
-  const digest = leader.store.digest();
-  return nodes.every((node) => node.store.appliedIndex === commit && node.store.digest() === digest);
+  const commit = leader.view()!.commit;
+  if (!nodes.every((node) => node.appliedIndex() === commit)) return false;
+  const digest = leader.digest();
+  return nodes.every((node) => node.digest() === digest);
 }
 
 function describeReplicas(cluster: SimCluster): string {
-  const progress = cluster.leader()?.raw!.status().progress ?? {};
-  const leaderView = Object.entries(progress)
-    .map(([id, item]) => `${id}:${item.state}${item.paused ? '(paused)' : ''} m${item.match} n${item.next}${item.recentActive ? '' : ' inactive'}`)
-    .join(', ');
+  const leaderView = cluster.leader()?.describeProgress() ?? 'no leader';
   return cluster.allIds()
     .map((id) => {
       const node = cluster.nodes.get(id)!;
-      const raft = node.raw?.raft;
-      return raft === undefined ? `${id}:down` : `${id}:${raft.role}/t${raft.term}/c${raft.log.committed}/a${node.store.appliedIndex}`;
+      const view = node.view();
+      return view === undefined ? `${id}:down` : `${id}:${view.role}/t${view.term}/c${view.commit}/a${node.appliedIndex()}`;
     })
     .join(' ') + ` | leader's view: ${leaderView}`;
 }

@@ -5,7 +5,7 @@ import type { HistoryEntry } from '../check/history.ts';
 import type { KvInput, KvOutput } from '../check/kv-model.ts';
 import type { SeededRandom } from '../util/random.ts';
 import type { EventQueue } from './event-queue.ts';
-import type { ReadOutcome, SimNode, WriteOutcome } from './node.ts';
+import type { ReadOutcome, SimulatedNode, WriteOutcome } from './simulated-node.ts';
 import type { RegisterCommand } from './register-store.ts';
 
 export type KvHistoryEntry = HistoryEntry<KvInput, KvOutput>;
@@ -36,9 +36,9 @@ export class Workload {
   private readonly options: WorkloadOptions;
   private readonly events: EventQueue;
   private readonly random: SeededRandom;
-  private readonly liveNodes: () => SimNode[];
+  private readonly liveNodes: () => SimulatedNode[];
 
-  constructor(options: WorkloadOptions, events: EventQueue, random: SeededRandom, liveNodes: () => SimNode[]) {
+  constructor(options: WorkloadOptions, events: EventQueue, random: SeededRandom, liveNodes: () => SimulatedNode[]) {
     this.options = options;
     this.events = events;
     this.random = random;
@@ -139,12 +139,12 @@ export class Workload {
   }
 
   /** Mostly the node believed to lead; sometimes any live node (followers forward reads, refuse writes). */
-  private chooseNode(): SimNode | undefined {
+  private chooseNode(): SimulatedNode | undefined {
     const live = this.liveNodes();
     if (live.length === 0) return undefined;
     const hinted = live.find((node) => node.id === this.leaderHint);
     if (hinted !== undefined && this.random.chance(0.8)) return hinted;
-    const leader = live.find((node) => node.raw?.raft.role === 'leader');
+    const leader = live.find((node) => node.view()?.role === 'leader');
     if (leader !== undefined && this.random.chance(0.5)) return leader;
     return this.random.pick(live);
   }

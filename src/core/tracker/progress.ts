@@ -93,7 +93,12 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
-    this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1, 1);
+    const next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1, 1);
+    // The follower rejects at an index we believe it has matched: it lost entries it had
+    // acknowledged (a durability failure on its side). Probing the same index again would loop
+    // forever; wait for the heartbeat round instead (whose commit index makes it stop loudly).
+    if (next === this.next) return false;
+    this.next = next;
     this.messageFlowPaused = false;
     return true;
   }
