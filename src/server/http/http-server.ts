@@ -47,6 +47,8 @@ export class HttpApi {
       requestTimeout: options.requestTimeoutMs,
       headersTimeout: options.headersTimeoutMs,
       keepAliveTimeout: options.keepAliveTimeoutMs,
+      // How often header and request timeouts are checked (Node's default is every 30 s).
+      connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs),
       // Small JSON answers: send them at once.
       noDelay: true,
     }, (request, response) => void this.#handle(request, response));
@@ -157,6 +159,14 @@ export class HttpApi {
   #clientError(error: NodeJS.ErrnoException, socket: Socket): void {
     if (!socket.writable || (error as { code?: string }).code === 'ECONNRESET') {
       socket.destroy();
+      return;
+    }
+    // Garbage after a request whose answer is still being written: finish that answer, then
+    // close. Writing a 400 now would interleave two responses.
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (inFlight !== undefined && inFlight !== null) {
+      if (!inFlight.headersSent) inFlight.setHeader('connection', 'close');
+      inFlight.once('finish', () => socket.destroySoon());
       return;
     }
     const [status, code] = error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers-too-large']
