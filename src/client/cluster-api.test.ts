@@ -183,4 +183,16 @@ describe('a 3-node cluster through every node', () => {
     assert.equal((await client.scan({ prefix: 'rotate/', countOnly: true })).count, 5);
     await assert.rejects(cluster.client(['127.0.0.1:1'], { timeoutMs: 300 }).get('x'), (error: CairnClientError) => error.code === 'unavailable' || error.code === 'timeout');
   });
+
+  // Last: it stops two of the three nodes.
+  test('without a quorum, a write fails with an unknown outcome and is not retried; reads fail cleanly', async () => {
+    const leader = cluster.leader()!;
+    for (const follower of cluster.followers()) await follower.stop();
+    const client = cluster.client([leader.clientAddress()], { timeoutMs: 600 });
+    const startedAt = performance.now();
+    await assert.rejects(client.put('no-quorum', 'x'), (error: CairnClientError) => error.outcome === 'unknown' && error.code === 'timeout');
+    assert.ok(performance.now() - startedAt < 1500, 'the write was not retried past its deadline');
+    await assert.rejects(client.get('no-quorum'), (error: CairnClientError) => error.outcome === 'failed' && ['timeout', 'unavailable', 'no-leader'].includes(error.code));
+    assert.equal((await client.ready()).ready, false);
+  });
 });

@@ -21,6 +21,8 @@ export class SseParser {
     for (;;) {
       const newline = this.#buffer.search(/\r\n|\r|\n/);
       if (newline < 0) break;
+      // A CR at the end of the chunk may be the first half of a CRLF: wait for the next chunk.
+      if (newline === this.#buffer.length - 1 && this.#buffer.endsWith('\r')) break;
       const line = this.#buffer.slice(0, newline);
       const width = this.#buffer.startsWith('\r\n', newline) ? 2 : 1;
       this.#buffer = this.#buffer.slice(newline + width);
