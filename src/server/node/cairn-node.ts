@@ -115,12 +115,19 @@ export class CairnNode implements ApiHost {
         path: this.#dir.statePath, mapSizeBytes: this.options.lmdbMapSizeBytes,
         limits: { maxKeyBytes: this.options.maxKeyBytes, maxValueBytes: this.options.maxValueBytes, maxTxnOperations: this.options.maxTxnOperations },
       });
+      this.#throwIfStopping();
       await this.#startHttp();
+      this.#throwIfStopping();
       await this.#enterCluster();
     } catch (error) {
       await this.#release();
       throw error;
     }
+  }
+
+  /** stop() was called while start() was still opening things: give up (start's cleanup runs). */
+  #throwIfStopping(): void {
+    if (this.#stopping !== undefined) throw new CairnNodeError('start-failed', 'the node was stopped while starting');
   }
 
   #checkIdentity(identity: NodeIdentity | undefined): void {
