@@ -4,6 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { SseParser } from './sse.ts';
 import type { SseMessage } from './sse.ts';
@@ -11,7 +12,8 @@ import { CairnClientError } from './errors.ts';
 import { TestCluster, waitFor } from './testing/cluster.ts';
 import type { WatchEvent } from './types.ts';
 
-const cluster = new TestCluster();
+// A small watch buffer, so the slow-consumer test needs little data.
+const cluster = new TestCluster({ watchMaxPendingBytes: 1024 * 1024 });
 
 /** Opens a raw SSE stream and collects its messages. */
 function openStream(endpoint: string, path: string, headers: Record<string, string> = {}): Promise<{ response: IncomingMessage; messages: SseMessage[]; close(): void }> {
@@ -111,5 +113,47 @@ describe('watches', () => {
     const kept = await take(fromKept, 2);
     fromKept.close();
     assert.deepEqual(kept.map((event) => event.revision), [revision - 1, revision]);
+  });
+
+  test('a client that stops reading is cancelled with watch-too-slow and resumes without a gap', async () => {
+    const endpoint = cluster.followers()[0]!.clientAddress();
+    const [host, port] = endpoint.split(':');
+    const socket = connect(Number(port), host!);
+    socket.write(`GET /v1/watch?prefix=slow/ HTTP/1.1\r\nHost: ${endpoint}\r\n\r\n`);
+    socket.pause();
+    const writer = cluster.client([cluster.leader()!.clientAddress()]);
+    const value = Buffer.alloc(32 * 1024, 0x73);
+    const revisions: number[] = [];
+    for (let batch = 0; batch < 40; batch++) {
+      const written = await Promise.all(Array.from({ length: 8 }, (_, index) => writer.put(`slow/${batch * 8 + index}`, value)));
+      revisions.push(...written.map((result) => result.revision));
+    }
+    revisions.sort((a, b) => a - b);
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('error', () => {});
+    // The stream ends with its cancelled message (the connection itself may stay open).
+    const cancelledSeen = new Promise<void>((resolve) => socket.on('data', (chunk: string) => {
+      received += chunk;
+      if (/event: cancelled\ndata: [^\n]*\n\n/.test(received)) resolve();
+    }));
+    socket.resume();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([cancelledSeen, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    clearTimeout(timer);
+    socket.destroy();
+    const messages = new SseParser().push(received.slice(received.indexOf('\r\n\r\n') + 4));
+    const cancelled = messages.find((message) => message.event === 'cancelled');
+    assert.ok(cancelled !== undefined, 'the slow stream was cancelled');
+    const details = JSON.parse(cancelled.data) as { code: string; resumeRevision: number };
+    assert.equal(details.code, 'watch-too-slow');
+    const delivered = messages.filter((message) => message.event === 'put').map((message) => (JSON.parse(message.data) as { kv: { modRevision: number } }).kv.modRevision);
+    assert.ok(delivered.length < revisions.length, 'not everything was buffered for the slow client');
+    assert.deepEqual(delivered, revisions.slice(0, delivered.length), 'what was delivered has no gap');
+    assert.equal(details.resumeRevision, revisions[delivered.length], 'the resume revision is the first undelivered change');
+    const watch = cluster.client([endpoint]).watch({ prefix: 'slow/', fromRevision: details.resumeRevision });
+    const rest = await take(watch, revisions.length - delivered.length);
+    watch.close();
+    assert.deepEqual(rest.map((event) => event.revision), revisions.slice(delivered.length));
   });
 });

@@ -249,7 +249,7 @@ export class CairnNode implements ApiHost {
       heartbeatIntervalTicks: options.heartbeatIntervalTicks, requestTimeoutMs: options.requestTimeoutMs, snapshotEveryEntries: options.snapshotEveryEntries,
       entriesKeptAfterSnapshot: options.entriesKeptAfterSnapshot, pendingRequestsMax: options.pendingRequestsMax, seedPeers: seeds,
     });
-    const watches = new WatchHub(state.kv, { maxWatchers: options.maxWatchers });
+    const watches = new WatchHub(state.kv, { maxWatchers: options.maxWatchers, maxPendingEvents: options.watchMaxPendingEvents, maxPendingBytes: options.watchMaxPendingBytes });
     // No lease expires sooner than 1.5 election timeouts after a new leader starts counting.
     const lessor = new Lessor(state.kv, { now: () => performance.now(), minTtlMs: 1.5 * options.tickMs * options.electionTimeoutTicks });
     const transport = this.#transport!;

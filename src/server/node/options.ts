@@ -76,6 +76,9 @@ export interface CairnNodeOptions {
   readonly maxHeaderBytes?: number;
   readonly maxConnections?: number;
   readonly maxWatchers?: number;
+  /** A watch whose client reads too slowly is cancelled ('watch-too-slow') past this many buffered events or bytes. */
+  readonly watchMaxPendingEvents?: number;
+  readonly watchMaxPendingBytes?: number;
   readonly httpHeadersTimeoutMs?: number;
   readonly httpRequestTimeoutMs?: number;
   readonly httpKeepAliveTimeoutMs?: number;
@@ -117,6 +120,8 @@ export const CAIRN_NODE_DEFAULTS = {
   maxHeaderBytes: 48 * 1024,
   maxConnections: 10_000,
   maxWatchers: 10_000,
+  watchMaxPendingEvents: 10_000,
+  watchMaxPendingBytes: 16 * 1024 * 1024,
   httpHeadersTimeoutMs: 10_000,
   httpRequestTimeoutMs: 30_000,
   httpKeepAliveTimeoutMs: 65_000,
@@ -181,7 +186,7 @@ export function resolveNodeOptions(options: CairnNodeOptions): ResolvedNodeOptio
     ['snapshotEveryEntries', 1, 1e9], ['entriesKeptAfterSnapshot', 0, 1e9], ['pendingRequestsMax', 1, 1e7],
     ['maxKeyBytes', 1, 1_000_000], ['maxValueBytes', 1, 64 * 1024 * 1024], ['maxTxnOperations', 1, 100_000],
     ['maxRequestBodyBytes', 1024, 1024 * 1024 * 1024], ['maxUrlBytes', 256, 1024 * 1024], ['maxHeaderBytes', 1024, 1024 * 1024],
-    ['maxConnections', 1, 1_000_000], ['maxWatchers', 1, 1_000_000], ['httpHeadersTimeoutMs', 100, 600_000], ['httpRequestTimeoutMs', 100, 3_600_000],
+    ['maxConnections', 1, 1_000_000], ['maxWatchers', 1, 1_000_000], ['watchMaxPendingEvents', 1, 10_000_000], ['watchMaxPendingBytes', 1024, 2 ** 40], ['httpHeadersTimeoutMs', 100, 600_000], ['httpRequestTimeoutMs', 100, 3_600_000],
     ['httpKeepAliveTimeoutMs', 100, 3_600_000], ['watchHeartbeatMs', 100, 600_000], ['readyTimeoutMs', 1, 600_000],
     ['leaseCheckIntervalMs', 10, 600_000], ['leaseCheckpointIntervalMs', 100, 3_600_000], ['compactionRetainRevisions', 0, MAX_ID],
     ['compactionIntervalMs', 100, 86_400_000], ['joinTimeoutMs', 1, 86_400_000], ['walSegmentMaxBytes', 1024 * 1024, 1024 ** 4],
