@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { TestCluster } from '../../client/testing/cluster.ts';
 
@@ -151,6 +152,21 @@ describe('the HTTP API under hostile input', () => {
     assert.equal(lagPeers.length, 2, 'one lag series per follower');
     assert.ok(metrics.get('cairn_http_requests_total')!.samples.some((item) => item.labels.includes('route="/v1/kv/*"') && item.labels.includes('method="PUT"')));
     for (const [name, metric] of metrics) if (metric.type === 'counter') assert.match(name, /_total$/, `counter ${name} ends in _total`);
+  });
+
+  test('promtool check metrics accepts /metrics of the leader and a follower', async (context) => {
+    const found = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+    if (found.error !== undefined) {
+      // CI installs Debian's prometheus package; elsewhere the check is skipped.
+      if (process.env['CI'] === 'true') assert.fail('promtool is missing (apt-get install prometheus)');
+      context.skip('promtool is not installed');
+      return;
+    }
+    for (const node of [cluster.leader()!, cluster.followers()[0]!]) {
+      const text = await (await fetch(`http://${node.clientAddress()}/metrics`)).text();
+      const checked = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      assert.equal(checked.status, 0, `promtool: ${checked.stdout}${checked.stderr}`);
+    }
   });
 });
 

@@ -64,7 +64,11 @@ export class NodeMetrics {
     this.#replicationMetrics(source);
     this.#transportMetrics(source);
     this.#stateMetrics(source);
-    if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'cairn_' });
+    if (options.processMetrics) {
+      collectDefaultMetrics({ register: registry, prefix: 'cairn_' });
+      // Gauges named like counters (promtool refuses them); the per-type gauges without _total stay.
+      for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`cairn_nodejs_${name}`);
+    }
   }
 
   observeRequest(route: string, method: string, status: number, seconds: number): void {
