@@ -11,10 +11,13 @@ import type { CairnClientOptions } from '../cairn-client.ts';
 
 export const TEST_SECRET = 'test-cluster-secret';
 
-/** Raft and lease timings for tests: 20 ms ticks, 200 ms election timeout. */
+/**
+ * Raft and lease timings for tests: 20 ms ticks, 500 ms election timeout (short enough for quick
+ * tests, long enough that a loaded 2-core CI machine does not start spurious elections).
+ */
 export const FAST_NODE_OPTIONS = {
   tickMs: 20,
-  electionTimeoutTicks: 10,
+  electionTimeoutTicks: 25,
   heartbeatIntervalTicks: 1,
   requestTimeoutMs: 3000,
   readyTimeoutMs: 1000,
