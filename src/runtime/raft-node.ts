@@ -230,7 +230,7 @@ export class RaftNode {
         await this.processor.process(ready, this.raw.role === 'leader');
         this.raw.advance();
         this.reads.appliedThrough(this.options.state.appliedIndex());
-        await this.snapshotter.maybeSnapshot(this.raw);
+        if (await this.snapshotter.maybeSnapshot(this.raw)) this.counters.snapshotsTaken++;
       }
     } catch (error) {
       this.fail(error as Error);
@@ -337,7 +337,11 @@ export class RaftNode {
   propose(data: Uint8Array, timeoutMs = this.options.requestTimeoutMs): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (this.stopped) return reject(this.fatal ?? new NodeError('stopped', 'the node is stopped'));
-      this.proposals.enqueue({ data, deadline: this.clock.now() + timeoutMs, resolve, reject });
+      const fail = (error: Error): void => {
+        this.counters.proposalsFailed++;
+        reject(error);
+      };
+      this.proposals.enqueue({ data, deadline: this.clock.now() + timeoutMs, resolve, reject: fail });
       this.schedulePump();
     });
   }

@@ -60,21 +60,37 @@ export class ReadyProcessor {
   async process(ready: Ready, isLeader: boolean): Promise<void> {
     const early = new Set(isLeader ? ready.messages.filter(sendableEarly) : []);
     for (const message of early) this.transport.send(message);
-    await this.persist(ready);
+    const persisted = this.persist(ready);
+    // Committed entries are durable on a majority already, so they may be applied while our own
+    // write is in flight: the apply (and the clients' answers) overlap the fsync. A snapshot
+    // from the leader comes first, though: it must be on disk and restored before what follows it.
+    const applyNow = ready.snapshot === undefined;
+    if (applyNow) this.apply(ready.committedEntries);
+    await persisted;
     for (const message of ready.messages) {
       if (!early.has(message)) this.transport.send(message);
     }
     if (ready.snapshot !== undefined) this.restore(ready);
-    this.apply(ready.committedEntries);
+    if (!applyNow) this.apply(ready.committedEntries);
     for (const state of ready.readStates) this.hooks.readState(state.context, state.index);
   }
 
+  /** A hard state that only moved the commit index, not written yet (see persist()). */
+  private unwrittenHardState: Ready['hardState'];
+
   private async persist(ready: Ready): Promise<void> {
-    if (ready.entries.length === 0 && ready.hardState === undefined && ready.snapshot === undefined) return;
+    const hardState = ready.hardState ?? this.unwrittenHardState;
+    // A commit index alone need not be written at once (it is recovered from the leader, and
+    // membership changes force a sync): keep it for the next write instead of a write of its own.
+    if (ready.entries.length === 0 && ready.snapshot === undefined && !ready.mustSync) {
+      if (ready.hardState !== undefined) this.unwrittenHardState = ready.hardState;
+      return;
+    }
+    this.unwrittenHardState = undefined;
     // The injected durability bug: never fsync, so acknowledged writes sit in the page cache.
     const sync = ready.mustSync && !this.bugs.has('ack-before-fsync');
     const startedAt = this.now();
-    await this.storage.save({ snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState }, sync);
+    await this.storage.save({ snapshot: ready.snapshot, entries: ready.entries, hardState }, sync);
     if (sync) {
       this.timings.fsyncCount++;
       this.timings.entriesPersisted += ready.entries.length;

@@ -26,14 +26,16 @@ export class Snapshotter {
    * Called between Readys only: then the core's membership is exactly that of the applied
    * index, which is what the snapshot must record.
    */
-  async maybeSnapshot(raw: RawNode): Promise<void> {
+  /** Returns whether a snapshot was taken. */
+  async maybeSnapshot(raw: RawNode): Promise<boolean> {
     const applied = this.state.appliedIndex();
-    if (applied - this.lastSnapshotIndex < this.everyEntries) return;
+    if (applied - this.lastSnapshotIndex < this.everyEntries) return false;
     const snapshot = this.state.snapshot();
     const confState = raw.status().config;
     await this.storage.saveSnapshot({ metadata: { index: snapshot.index, term: snapshot.term, confState }, data: snapshot.data });
     this.lastSnapshotIndex = snapshot.index;
     await this.storage.compact(Math.max(0, snapshot.index - this.keptEntries));
     this.logger.info({ index: snapshot.index, bytes: snapshot.data.byteLength, firstIndex: this.storage.firstIndex() }, 'snapshot taken, log compacted');
+    return true;
   }
 }
