@@ -176,3 +176,31 @@ async function leaseRoundTrip(at: string[], key: string): Promise<void> {
   assert.equal((await cairnJson(['kv', 'lease', 'revoke', String(lease.id), ...at])).deleted, 1);
   await cairnJson(['kv', 'get', `${key}/leased`, ...at], 6);
 }
+
+describe('cairn local up --foreground (what `npm start` runs)', { timeout: 90_000 }, () => {
+  test('stays attached with a status line and stops its nodes on Ctrl-C', async () => {
+    const root = temporaryDirectory();
+    const dir = join(root, 'cluster');
+    const basePort = await findFreeBasePort(3);
+    const attached = startCairn(['local', 'up', '--nodes', '3', '--dir', dir, '--base-port', String(basePort), '--foreground', '--', ...FAST_SERVE_FLAGS]);
+    let cluster: LocalCluster | undefined;
+    try {
+      await eventually('the status line', 60_000, async () => (/node-1 \w+ t\d+ c\d+ \| node-2/.test(attached.output()) ? true : undefined));
+      cluster = LocalCluster.open(dir);
+      trackCluster(cluster);
+      const pids = cluster.nodes().map((node) => node.pid!);
+      assert.ok(pids.every((pid) => isAlive(pid)));
+      attached.child.kill('SIGINT');
+      assert.equal(await attached.exited, 0, attached.output().slice(-2000));
+      for (const pid of pids) assert.equal(isAlive(pid), false, `pid ${pid} was stopped`);
+      assert.match(attached.output(), /node 1: stopped, node 2: stopped, node 3: stopped/);
+    } finally {
+      attached.child.kill('SIGKILL');
+      if (cluster !== undefined) {
+        await cluster.down({ timeoutMs: 5000 });
+        untrackCluster(cluster);
+      }
+      removeDirectory(root);
+    }
+  });
+});

@@ -5,6 +5,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { CairnClient, isCairnClientError } from '../../src/client/index.ts';
 import { CAIRN_BIN, LocalCluster, findFreeBasePort } from '../../src/local/index.ts';
 import type { LocalClusterOptions } from '../../src/local/index.ts';
 
@@ -144,5 +146,34 @@ export async function eventually<T>(what: string, timeoutMs: number, check: () =
     }
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${(lastError as Error).message}`}`);
     await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+}
+
+/** Writes key=value through `client`; true when acknowledged. Unknown outcomes are neither. */
+export async function write(client: CairnClient, key: string, value: string): Promise<boolean> {
+  try {
+    await client.put(key, value);
+    return true;
+  } catch (error) {
+    if (isCairnClientError(error)) return false;
+    throw error;
+  }
+}
+
+/** Node `id` holds every acknowledged pair in its own state, once it has applied the leader's commit index. */
+export async function assertHasAll(cluster: LocalCluster, id: number, acknowledged: ReadonlyMap<string, string>, prefix: string): Promise<Map<string, string>> {
+  const node = cluster.node(id);
+  const client = new CairnClient({ endpoints: [node.client], timeoutMs: 5000 });
+  try {
+    const leader = await cluster.waitForLeader(15_000);
+    const target = (await client.status({ scope: 'local', endpoint: cluster.node(leader).client })).node.commitIndex;
+    await eventually(`node ${id} to apply ${target}`, 15_000, async () => ((await client.status({ scope: 'local' })).node.appliedIndex >= target ? true : undefined));
+    const present = new Map<string, string>();
+    for await (const kv of client.scanAll({ prefix, consistency: 'serializable' })) present.set(kv.key.toString(), kv.value.toString());
+    const missing = [...acknowledged].filter(([key, value]) => present.get(key) !== value);
+    assert.deepEqual(missing, [], `node ${id} lost acknowledged writes`);
+    return present;
+  } finally {
+    client.close();
   }
 }

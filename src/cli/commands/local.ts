@@ -164,8 +164,8 @@ async function foreground(cluster: LocalCluster, json: boolean): Promise<void> {
   const tty = process.stdout.isTTY === true && !json;
   let stop: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => { stop = resolve; });
-  process.once('SIGINT', () => stop!());
-  process.once('SIGTERM', () => stop!());
+  // Ctrl-C, a kill, or the terminal closing: stop the nodes we are attached to.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => stop!());
   if (!json) writeNote('attached: press Ctrl-C to stop the nodes');
   let last = '';
   for (;;) {
