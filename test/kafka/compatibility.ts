@@ -9,15 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type CompatibilityResult = 'pass' | 'fail' | 'skip';
+import type { CompatibilityResult, CompatibilityRow, Feature } from './compatibility-features.ts';
 
-export interface CompatibilityRow {
-  readonly client: string;
-  readonly feature: string;
-  readonly result: CompatibilityResult;
-  readonly detail: string;
-  readonly durationMs: number;
-}
+export { FEATURES } from './compatibility-features.ts';
+export type { Feature } from './compatibility-features.ts';
 
 const rows: CompatibilityRow[] = [];
 let clientVersions: Record<string, string> = {};
@@ -34,15 +29,24 @@ export function recordClientVersion(client: string, version: string): void {
   clientVersions = { ...clientVersions, [client]: version };
 }
 
-/** Wraps a test body: its outcome becomes a row of the matrix. */
-export function compatible(client: string, feature: string, body: (context: TestContext) => Promise<string | void>): (context: TestContext) => Promise<void> {
+/** Marks a feature the client itself does not have (a cell of the matrix, not a test). */
+export function notApplicable(client: string, feature: Feature, why: string): void {
+  rows.push({ client, feature, test: '', result: 'n/a', detail: why, durationMs: 0 });
+}
+
+/** Wraps a test body: its outcome becomes one row of the matrix per feature it proves. */
+export function compatible(client: string, features: Feature | readonly Feature[], body: (context: TestContext) => Promise<string | void>): (context: TestContext) => Promise<void> {
+  const list = typeof features === 'string' ? [features] : features;
   return async (context) => {
     const started = performance.now();
+    const record = (result: CompatibilityResult, detail: string): void => {
+      for (const feature of list) rows.push({ client, feature, test: context.name, result, detail, durationMs: Math.round(performance.now() - started) });
+    };
     try {
       const detail = await body(context);
-      rows.push({ client, feature, result: skipped.has(context) ? 'skip' : 'pass', detail: skipped.get(context) ?? detail ?? '', durationMs: Math.round(performance.now() - started) });
+      record(skipped.has(context) ? 'skip' : 'pass', skipped.get(context) ?? detail ?? '');
     } catch (error) {
-      rows.push({ client, feature, result: 'fail', detail: (error as Error).message.split('\n')[0]!.slice(0, 200), durationMs: Math.round(performance.now() - started) });
+      record('fail', (error as Error).message.split('\n')[0]!.slice(0, 200));
       throw error;
     }
   };

@@ -1,6 +1,7 @@
 // kafka-python (Debian's python3-kafka, 2.0.2) against an in-process 3-node Cairn cluster,
 // bootstrapping from a follower. kafka-python has no idempotent producer: its failover guarantee
 // is at least once. Its compressed variant is gzip (lz4 and zstd need extra Python modules).
+import { FEATURES } from './compatibility.ts';
 import { definePythonClientTests } from './python-clients.ts';
 
 definePythonClientTests({
@@ -9,7 +10,11 @@ definePythonClientTests({
   script: 'kafka_python_client.py',
   produceVariants: {
     plain: ['none'],
-    second: { feature: 'compression (gzip), 1,000 keyed', args: ['gzip'], exactlyOnce: true },
+    second: { name: 'gzip-compressed batches, 1,000 keyed', features: [FEATURES.compression], detail: 'gzip', args: ['gzip'], exactlyOnce: true },
     failover: { args: ['none'], exactlyOnce: false },
   },
+  notApplicable: [
+    { feature: FEATURES.idempotent, why: 'kafka-python 2.0 has no idempotent producer' },
+    { feature: FEATURES.failoverIdempotent, why: 'kafka-python 2.0 has no idempotent producer' },
+  ],
 });

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { compatible, recordClientVersion } from './compatibility.ts';
+import { FEATURES, compatible, recordClientVersion } from './compatibility.ts';
 import { TestCluster } from './cluster.ts';
 import type { ClusterMember } from './cluster.ts';
 
@@ -124,7 +124,7 @@ after(async () => {
   await cluster?.close();
 });
 
-test('kafkajs: create a topic through a follower; metadata shows the Raft leader, voters as replicas', compatible(CLIENT, 'create topic (admin)', async () => {
+test('kafkajs: create a topic through a follower; metadata shows the Raft leader, voters as replicas', compatible(CLIENT, [FEATURES.createTopic, FEATURES.metadata], async () => {
   assert.equal(await createTopic(kafka, 'orders', 3), true);
   assert.equal(await createTopic(kafka, 'orders', 3), false, 'a second create reports that the topic exists');
   const admin = kafka.admin();
@@ -144,7 +144,7 @@ test('kafkajs: create a topic through a follower; metadata shows the Raft leader
   }
 }));
 
-test('kafkajs: produce 1,000 keyed messages (acks=all), consume them all in a group, commit', compatible(CLIENT, 'produce 1,000 keyed (acks=all) + consume in group with commits', async () => {
+test('kafkajs: produce 1,000 keyed messages (acks=all), consume them all in a group, commit', compatible(CLIENT, [FEATURES.produce, FEATURES.consumeGroup], async () => {
   const acked = await produce(kafka, 'orders', 'plain', MESSAGES);
   assert.equal(acked.length, MESSAGES);
   const consumed = await consumeToEnd(kafka, 'orders-group', 'orders');
@@ -170,29 +170,30 @@ test('kafkajs: produce 1,000 keyed messages (acks=all), consume them all in a gr
   }
 }));
 
-test('kafkajs: a restarted consumer resumes from the committed offset', compatible(CLIENT, 'restart consumer, resume from committed offset', async () => {
+test('kafkajs: a restarted consumer resumes from the committed offset', compatible(CLIENT, FEATURES.resume, async () => {
   const acked = await produce(kafka, 'orders', 'later', 100);
   const consumed = await consumeToEnd(kafka, 'orders-group', 'orders');
   assert.deepEqual(consumed.map((message) => message.key).sort(), [...acked].sort(), 'only the messages produced after the commit');
 }));
 
-test('kafkajs: idempotent producer, 1,000 keyed messages, exactly once', compatible(CLIENT, 'idempotent producer (1,000, acks=all)', async () => {
+test('kafkajs: idempotent producer, 1,000 keyed messages, exactly once', compatible(CLIENT, FEATURES.idempotent, async () => {
   assert.equal(await createTopic(kafka, 'payments', 2), true);
   const acked = await produce(kafka, 'payments', 'idem', MESSAGES, { idempotent: true });
   assert.equal(acked.length, MESSAGES);
   const counts = countByKey(await consumeToEnd(kafka, 'payments-group', 'payments'));
   assert.equal(counts.size, MESSAGES);
   for (const key of acked) assert.equal(counts.get(key), 1);
+  return '1,000 keyed, acks=all, each consumed exactly once';
 }));
 
-test('kafkajs: gzip-compressed batches pass through and are consumed', compatible(CLIENT, 'compression (gzip)', async () => {
+test('kafkajs: gzip-compressed batches pass through and are consumed', compatible(CLIENT, FEATURES.compression, async () => {
   // Auto-created by the producer's metadata request (allowAutoTopicCreation defaults to true).
   const acked = await produce(kafka, 'compressed', 'gzip', MESSAGES, { gzip: true });
   assert.equal(acked.length, MESSAGES);
   const consumed = await consumeToEnd(kafka, 'compressed-group', 'compressed');
   assert.equal(consumed.length, MESSAGES);
   assert.ok(consumed.every((message) => message.value === `value of ${message.key}`));
-  return 'topic auto-created on first use';
+  return 'gzip; topic auto-created on first use';
 }));
 
 /** Produces with the leader stopped once a third of the messages is acknowledged; returns what was acknowledged and consumed. */
@@ -221,7 +222,7 @@ async function produceThroughFailover(idempotent: boolean): Promise<{ acked: str
   }
 }
 
-test('kafkajs: the leader fails in the middle of producing; every acknowledged message is consumed at least once', compatible(CLIENT, 'leader failure while producing: none lost (at least once)', async () => {
+test('kafkajs: the leader fails in the middle of producing; every acknowledged message is consumed at least once', compatible(CLIENT, FEATURES.failover, async () => {
   const { acked, counts, stopped } = await produceThroughFailover(false);
   assert.ok(acked.length >= MESSAGES * 0.9, `most sends were acknowledged (${acked.length})`);
   for (const key of acked) assert.ok((counts.get(key) ?? 0) >= 1, `${key} was acknowledged and must be consumed`);
@@ -229,7 +230,7 @@ test('kafkajs: the leader fails in the middle of producing; every acknowledged m
   return `leader ${stopped.id} stopped; ${acked.length}/${MESSAGES} acknowledged, all consumed, ${duplicates} duplicated`;
 }));
 
-test('kafkajs: the leader fails in the middle of idempotent producing; every acknowledged message is consumed exactly once', compatible(CLIENT, 'leader failure while producing, idempotent: exactly once', async () => {
+test('kafkajs: the leader fails in the middle of idempotent producing; every acknowledged message is consumed exactly once', compatible(CLIENT, FEATURES.failoverIdempotent, async () => {
   const { acked, counts, stopped } = await produceThroughFailover(true);
   assert.ok(acked.length >= MESSAGES * 0.9, `most sends were acknowledged (${acked.length})`);
   for (const key of acked) assert.equal(counts.get(key), 1, `${key} was acknowledged and must be consumed exactly once`);

@@ -7,7 +7,8 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { compatible, recordClientVersion, toolAvailable } from './compatibility.ts';
+import { FEATURES, compatible, notApplicable, recordClientVersion, toolAvailable } from './compatibility.ts';
+import type { Feature } from './compatibility.ts';
 import { TestCluster } from './cluster.ts';
 import type { ClusterMember } from './cluster.ts';
 import { expectSuccess, run, start } from './processes.ts';
@@ -27,9 +28,11 @@ export interface PythonClientSpec {
   /** Extra produce arguments after COMPRESSION (confluent-kafka: the idempotence flag). */
   readonly produceVariants: {
     readonly plain: readonly string[];
-    readonly second: { readonly feature: string; readonly args: readonly string[]; readonly exactlyOnce: boolean };
+    readonly second: { readonly name: string; readonly features: readonly Feature[]; readonly detail: string; readonly args: readonly string[]; readonly exactlyOnce: boolean };
     readonly failover: { readonly args: readonly string[]; readonly exactlyOnce: boolean };
   };
+  /** Features the client does not have, with why. */
+  readonly notApplicable?: readonly { readonly feature: Feature; readonly why: string }[];
 }
 
 interface Produced {
@@ -51,6 +54,7 @@ export function definePythonClientTests(spec: PythonClientSpec): void {
   const script = join(import.meta.dirname, 'clients', spec.script);
   const probe = spawnSync(PYTHON, ['-c', `import ${spec.module}; print(getattr(${spec.module}, '__version__', ''))`], { encoding: 'utf8' });
   if (probe.status === 0) recordClientVersion(spec.client, probe.stdout.trim());
+  for (const { feature, why } of spec.notApplicable ?? []) notApplicable(spec.client, feature, why);
   let cluster: TestCluster;
 
   before(async () => {
@@ -76,14 +80,14 @@ export function definePythonClientTests(spec: PythonClientSpec): void {
   const produce = async (bootstrap: string, topic: string, prefix: string, count: number, args: readonly string[]): Promise<Produced> =>
     lastJson<Produced>(await python(['produce', bootstrap, topic, prefix, String(count), ...args], 'produce'));
 
-  test(`${spec.client}: create a topic through a follower (admin client); a second create says it exists`, compatible(spec.client, 'create topic (admin)', async (context) => {
+  test(`${spec.client}: create a topic through a follower (admin client); a second create says it exists`, compatible(spec.client, FEATURES.createTopic, async (context) => {
     if (!available(context)) return;
     const created = lastJson<{ created: boolean; second: string }>(await python(['create', cluster.bootstrapFromFollower()[0]!, 'py-topic', '3'], 'create'));
     assert.deepEqual(created, { created: true, second: 'already exists' });
     assert.equal(cluster.leader().state.log.describeTopic('py-topic')?.partitions, 3);
   }));
 
-  test(`${spec.client}: produce 1,000 keyed messages (acks=all), consume them all in a group, commit`, compatible(spec.client, 'produce 1,000 keyed (acks=all) + consume in group with commits', async (context) => {
+  test(`${spec.client}: produce 1,000 keyed messages (acks=all), consume them all in a group, commit`, compatible(spec.client, [FEATURES.produce, FEATURES.consumeGroup], async (context) => {
     if (!available(context)) return;
     const bootstrap = cluster.bootstrapFromFollower()[0]!;
     const produced = await produce(bootstrap, 'py-topic', 'plain', MESSAGES, spec.produceVariants.plain);
@@ -94,7 +98,7 @@ export function definePythonClientTests(spec: PythonClientSpec): void {
     await committedEqualsEnd(cluster.leader(), 'py-group', 'py-topic', 3);
   }));
 
-  test(`${spec.client}: a restarted consumer resumes from the committed offset`, compatible(spec.client, 'restart consumer, resume from committed offset', async (context) => {
+  test(`${spec.client}: a restarted consumer resumes from the committed offset`, compatible(spec.client, FEATURES.resume, async (context) => {
     if (!available(context)) return;
     const bootstrap = cluster.bootstrapFromFollower()[0]!;
     const produced = await produce(bootstrap, 'py-topic', 'later', 100, spec.produceVariants.plain);
@@ -103,7 +107,7 @@ export function definePythonClientTests(spec: PythonClientSpec): void {
   }));
 
   const second = spec.produceVariants.second;
-  test(`${spec.client}: ${second.feature}`, compatible(spec.client, second.feature, async (context) => {
+  test(`${spec.client}: ${second.name}`, compatible(spec.client, second.features, async (context) => {
     if (!available(context)) return;
     const bootstrap = cluster.bootstrapFromFollower()[0]!;
     const produced = await produce(bootstrap, 'py-second', 'second', MESSAGES, second.args);
@@ -111,12 +115,12 @@ export function definePythonClientTests(spec: PythonClientSpec): void {
     const counts = await consume(bootstrap, 'py-second', 'py-second-group');
     assert.equal(counts.size, MESSAGES);
     if (second.exactlyOnce) assert.ok([...counts.values()].every((count) => count === 1));
-    return 'topic auto-created by the producer';
+    return `${second.detail}; topic auto-created by the producer`;
   }));
 
   const failover = spec.produceVariants.failover;
   const guarantee = failover.exactlyOnce ? 'idempotent: exactly once' : 'none lost (at least once)';
-  test(`${spec.client}: the leader fails in the middle of producing; ${guarantee}`, compatible(spec.client, `leader failure while producing, ${guarantee}`, async (context) => {
+  test(`${spec.client}: the leader fails in the middle of producing; ${guarantee}`, compatible(spec.client, failover.exactlyOnce ? FEATURES.failoverIdempotent : FEATURES.failover, async (context) => {
     if (!available(context)) return;
     const local = await TestCluster.start();
     try {
