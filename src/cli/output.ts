@@ -50,8 +50,13 @@ export function keyValueJson(kv: KeyValue, base64: boolean, options: { keysOnly?
 /** A key or value given on the command line: UTF-8, or base64 with --base64. */
 export function argumentBytes(text: string, base64: boolean, what: string): Buffer {
   if (!base64) return Buffer.from(text, 'utf8');
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) throw usageError(`${what} ${JSON.stringify(text.slice(0, 40))} is not base64 (given --base64)`);
-  return Buffer.from(text, 'base64');
+  // Strict: Buffer.from silently drops what it cannot decode, so check that the bytes re-encode to the text.
+  const normalized = text.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '');
+  const bytes = Buffer.from(normalized, 'base64');
+  if (!/^[A-Za-z0-9+/]*$/.test(normalized) || bytes.toString('base64').replace(/=+$/, '') !== normalized) {
+    throw usageError(`${what} ${JSON.stringify(text.slice(0, 40))} is not base64 (--base64 was given: keys and values are read as base64)`);
+  }
+  return bytes;
 }
 
 function readBounded(fd: number, what: string): Buffer {

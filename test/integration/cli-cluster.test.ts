@@ -104,6 +104,25 @@ describe('cairn local + kv + cluster through the CLI', { timeout: 180_000 }, () 
     }
   });
 
+  test('cluster transfer-leader and status --watch through the CLI', async () => {
+    const status = jsonOf(await runCairn(['cluster', 'status', '--endpoints', endpoints.join(','), '--json']));
+    const target = status.config.voters.find((id: number) => id !== status.leaderId);
+    const moved = await runCairn(['cluster', 'transfer-leader', String(target), '--endpoints', endpoints.join(','), '--json']);
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.equal(jsonOf(moved).leaderId, target);
+    const watcher = startCairn(['cluster', 'status', '--watch', '--interval', '200ms', '--json', '--endpoints', endpoints.join(',')]);
+    try {
+      const lines = await eventually('two status refreshes', 10_000, async () => {
+        const found = watcher.output().split('\n').filter((line) => line.startsWith('{'));
+        return found.length >= 2 ? found : undefined;
+      });
+      for (const line of lines.slice(0, 2)) assert.equal(JSON.parse(line).leaderId, target);
+    } finally {
+      watcher.child.kill('SIGINT');
+      assert.equal(await watcher.exited, 0);
+    }
+  });
+
   test('local down stops exactly the processes it started', async () => {
     const pids = cluster!.nodes().map((node) => node.pid!);
     const down = await runCairn(['local', 'down', '--dir', dir, '--json']);

@@ -85,6 +85,10 @@ describe('cairn serve settings', { timeout: 60_000 }, () => {
       assert.equal(status.node.name, 'configured');
       assert.equal(status.node.peerAddress, `127.0.0.1:${base + 1}`);
       assert.match(node.output(), /"msg":"serving"/);
+      // A second node on the same data directory is refused: exit code 3, with the reason.
+      const second = await runCairn(['serve', '--client-port', '0', '--peer-port', '0'], { env: { CAIRN_DATA_DIR: join(root, 'data'), CAIRN_CLUSTER_SECRET_FILE: secretFile } });
+      assert.equal(second.code, 3, second.stderr);
+      assert.match(second.stderr, /^error: cannot start: .*(lock|in use)/m);
     } finally {
       client.close();
       node.child.kill('SIGTERM');

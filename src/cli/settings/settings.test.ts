@@ -2,7 +2,7 @@
 // default, the same parser for every source, and errors that name the setting and its source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -152,4 +152,12 @@ test('the parser gives one answer for a value whatever its source (string or JSO
   assert.throws(() => parseSettingValue(bytes, '2MB'), /is not a size/);
   for (const [raw, value] of [['true', true], ['1', true], ['yes', true], ['false', false], ['0', false], [true, true]] as const) assert.equal(parseSettingValue(flag, raw), value);
   assert.throws(() => parseSettingValue(flag, 'maybe'), /is not true or false/);
+});
+
+test('docs/cli.md documents every setting (flag and variable)', () => {
+  const doc = readFileSync(new URL('../../../docs/cli.md', import.meta.url), 'utf8');
+  for (const setting of SETTINGS) {
+    assert.ok(doc.includes(`\`${flagOf(setting.key)}\``), `docs/cli.md lacks ${flagOf(setting.key)}`);
+    assert.ok(doc.includes(`\`${envOf(setting.key)}\``), `docs/cli.md lacks ${envOf(setting.key)}`);
+  }
 });
