@@ -1,7 +1,8 @@
 // FileSystem over node:fs/promises: real fdatasync for files, real fsync for directories.
+import { constants, writeSync } from 'node:fs';
 import { open, readdir, rename, unlink, mkdir, truncate, stat, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import type { AppendHandle, FileSystem } from './file-system.ts';
+import type { AppendHandle, FileSystem, WritableHandle } from './file-system.ts';
 import { StorageError } from './types.ts';
 
 /** Turns an operating-system error into a StorageError a user can act on. */
@@ -53,9 +54,86 @@ class NodeAppendHandle implements AppendHandle {
   }
 }
 
+/**
+ * Writes up to this size are made with a synchronous pwrite on the event loop: copying a few KiB
+ * into the page cache takes microseconds, less than the thread-pool round trip of an asynchronous
+ * write (about 15 µs measured, on every save). Larger writes go through the pool so that the event
+ * loop never stalls copying megabytes.
+ */
+const SYNCHRONOUS_WRITE_MAX_BYTES = 64 * 1024;
+/** Zeros are written in chunks of this size when allocating. */
+const ALLOCATE_CHUNK_BYTES = 1024 * 1024;
+
+class NodeWritableHandle implements WritableHandle {
+  readonly path: string;
+  private readonly handle: FileHandle;
+
+  constructor(path: string, handle: FileHandle) {
+    this.path = path;
+    this.handle = handle;
+  }
+
+  writeAt(offset: number, bytes: Uint8Array): Promise<void> {
+    if (bytes.byteLength <= SYNCHRONOUS_WRITE_MAX_BYTES) {
+      try {
+        this.writeSynchronously(offset, bytes);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(toStorageError(error, 'write to', this.path));
+      }
+    }
+    return guarded('write to', this.path, () => this.writeFully(offset, bytes));
+  }
+
+  allocate(sizeBytes: number): Promise<void> {
+    return guarded('allocate', this.path, async () => {
+      let position = (await this.handle.stat()).size;
+      if (position >= sizeBytes) return;
+      const zeros = new Uint8Array(Math.min(ALLOCATE_CHUNK_BYTES, sizeBytes - position));
+      while (position < sizeBytes) {
+        const length = Math.min(zeros.byteLength, sizeBytes - position);
+        await this.writeFully(position, zeros.subarray(0, length));
+        position += length;
+      }
+    });
+  }
+
+  sync(): Promise<void> {
+    return guarded('fdatasync', this.path, () => this.handle.datasync());
+  }
+
+  close(): Promise<void> {
+    return guarded('close', this.path, () => this.handle.close());
+  }
+
+  private writeSynchronously(offset: number, bytes: Uint8Array): void {
+    let written = 0;
+    // A short write (a nearly full disk) is retried so that nothing is lost silently.
+    while (written < bytes.byteLength) {
+      const count = writeSync(this.handle.fd, bytes, written, bytes.byteLength - written, offset + written);
+      if (count === 0) throw new Error('write made no progress');
+      written += count;
+    }
+  }
+
+  private async writeFully(offset: number, bytes: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < bytes.byteLength) {
+      const result = await this.handle.write(bytes, written, bytes.byteLength - written, offset + written);
+      if (result.bytesWritten === 0) throw new Error('write made no progress');
+      written += result.bytesWritten;
+    }
+  }
+}
+
 export class NodeFileSystem implements FileSystem {
   openAppend(path: string): Promise<AppendHandle> {
     return guarded('open', path, async () => new NodeAppendHandle(path, await open(path, 'a')));
+  }
+
+  openWritable(path: string): Promise<WritableHandle> {
+    // Not 'a' (O_APPEND would ignore the offsets) and not 'w' (it would truncate).
+    return guarded('open', path, async () => new NodeWritableHandle(path, await open(path, constants.O_RDWR | constants.O_CREAT, 0o644)));
   }
 
   readFile(path: string): Promise<Uint8Array> {

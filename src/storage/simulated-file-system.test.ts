@@ -175,3 +175,71 @@ test('reads of missing files and directories fail with io', async () => {
   await assert.rejects(fileSystem.readFile('/d/f'), (error) => isStorageError(error, 'io'));
   await assert.rejects(fileSystem.rename('/d/f', '/d/g'), (error) => isStorageError(error, 'io'));
 });
+
+test('writes at offsets into allocated zeros: the zeros are durable once synced, unsynced writes are lost', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  await fileSystem.makeDirectory('/d');
+  const handle = await fileSystem.openWritable('/d/f');
+  await fileSystem.syncDirectory('/d');
+  await handle.allocate(1 << 20);
+  fileSystem.crash();
+  assert.equal(await fileSystem.sizeOf('/d/f'), 0, 'an unsynced allocation is lost');
+  const again = await fileSystem.openWritable('/d/f');
+  await again.allocate(1 << 20);
+  await again.sync();
+  await again.writeAt(100, bytes(1, 2, 3));
+  assert.deepEqual(await fileSystem.readRange('/d/f', 99, 5), bytes(0, 1, 2, 3, 0));
+  assert.equal(await fileSystem.sizeOf('/d/f'), 1 << 20, 'a write inside the file does not change its size');
+  fileSystem.crash();
+  assert.equal(await fileSystem.sizeOf('/d/f'), 1 << 20);
+  assert.deepEqual(await fileSystem.readRange('/d/f', 99, 5), bytes(0, 0, 0, 0, 0));
+  const third = await fileSystem.openWritable('/d/f');
+  await third.writeAt(100, bytes(4, 5));
+  await third.sync();
+  await third.writeAt(100, bytes(9, 9, 9));
+  fileSystem.crash();
+  assert.deepEqual(await fileSystem.readRange('/d/f', 99, 5), bytes(0, 4, 5, 0, 0), 'an overwrite not synced leaves the old bytes');
+  assert.equal(fileSystem.stats().bytesWritten, 3 + 2 + 3, 'allocated zeros are not counted as written');
+});
+
+test('torn crashes of writes at offsets keep, byte by byte, the old or the new content, holes only in the last write', async () => {
+  const random = seeded(11);
+  const outcomes = new Set<string>();
+  for (let trial = 0; trial < 300; trial++) {
+    const fileSystem = new SimulatedFileSystem({ random });
+    await fileSystem.makeDirectory('/d');
+    const handle = await fileSystem.openWritable('/d/f');
+    await fileSystem.syncDirectory('/d');
+    await handle.allocate(64);
+    await handle.writeAt(0, new Uint8Array(16).fill(7));
+    await handle.sync();
+    // Two unsynced writes: one overwriting old bytes, then one into the allocated zeros.
+    await handle.writeAt(8, new Uint8Array(16).fill(1));
+    await handle.writeAt(24, new Uint8Array(16).fill(2));
+    fileSystem.crash();
+    const content = await fileSystem.readFile('/d/f');
+    assert.equal(content.length, 64, 'the size was durable');
+    const first = [...content.subarray(8, 24)].map((value, position) => (value === 1 ? 'new' : value === (position < 8 ? 7 : 0) ? 'old' : 'bad'));
+    const second = [...content.subarray(24, 40)].map((value) => (value === 2 ? 'new' : value === 0 ? 'old' : 'bad'));
+    assert.ok(![...first, ...second].includes('bad'), `only old or new bytes: ${content}`);
+    assert.deepEqual([...content.subarray(0, 8)], [7, 7, 7, 7, 7, 7, 7, 7], 'synced bytes survive');
+    const firstKept = first.lastIndexOf('new') + 1;
+    if (second.includes('new')) assert.ok(first.every((state) => state === 'new'), `a later write survived, so the first one did whole: ${content}`);
+    else assert.ok(first.slice(0, firstKept).every((state) => state === 'new') && first.slice(firstKept).every((state) => state === 'old'), `only the last write may have holes: ${content}`);
+    outcomes.add(`${first.filter((state) => state === 'new').length}/${second.filter((state) => state === 'new').length}`);
+  }
+  assert.ok(outcomes.size > 10, `crashes tear at various places (${[...outcomes]})`);
+});
+
+test('allocation counts against the capacity and stops short when the disk is full', async () => {
+  const fileSystem = new SimulatedFileSystem({ capacityBytes: 1000 });
+  await fileSystem.makeDirectory('/d');
+  const handle = await fileSystem.openWritable('/d/f');
+  await handle.allocate(600);
+  await handle.writeAt(0, new Uint8Array(600).fill(1));
+  assert.equal(await fileSystem.sizeOf('/d/f'), 600, 'writing inside allocated space needs no room');
+  const other = await fileSystem.openWritable('/d/g');
+  await assert.rejects(other.allocate(500), (error) => isStorageError(error, 'disk-full'));
+  assert.equal(await fileSystem.sizeOf('/d/g'), 400);
+  await assert.rejects(handle.writeAt(590, new Uint8Array(20)), (error) => isStorageError(error, 'disk-full'));
+});

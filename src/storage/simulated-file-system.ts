@@ -3,12 +3,13 @@
 // everything that was not synced.
 //
 // The model (stricter than most real file systems, as POSIX allows):
-// - File contents: bytes appended since the last `sync()` of the file are volatile. A crash keeps
-//   the synced bytes; in torn mode (a `random` function was given) it also keeps a random prefix of
-//   the volatile bytes, and sometimes extends the file with zeros up to a random length within the
-//   written size (the size reached the disk, the data blocks did not), and sometimes zeroes a range
-//   inside the kept part of the file's last append (its pages reached the disk out of order). A
-//   truncation that was not synced may be undone by a crash.
+// - File contents: every change since the last `sync()` of the file (an append, a write at an
+//   offset, an allocation, a truncation) is volatile. A crash undoes them all; in torn mode (a
+//   `random` function was given) a prefix of them, in order, reached the disk first: the last one
+//   kept may be cut short, the file may then be longer than what was kept, filled with zeros (the
+//   size reached the disk, the data blocks did not), and a range inside the kept part of the very
+//   last write may hold its old bytes again (its pages reached the disk out of order). Bytes
+//   allocated (zeros) are durable like any others once synced; writing into them changes no size.
 // - Directory entries: creating, renaming and deleting a file are volatile until `syncDirectory()`
 //   of its directory, even if the file's data was synced (a synced file whose creation was not is
 //   lost). A crash replays, per directory, none of the volatile operations — or in torn mode a
@@ -16,8 +17,10 @@
 // - Directories themselves are durable as soon as `makeDirectory()` returns (a simplification: the
 //   storage creates its directories once, at first start).
 // - Handles opened before a crash are dead: every operation on them fails with 'io'.
-// No real time and no Math.random: randomness comes only from the injected `random()`.
-import type { AppendHandle, FileOperation, FileSystem } from './file-system.ts';
+// Files are sparse in memory: allocated zeros cost nothing until written, so a simulated node can
+// preallocate 64 MiB segments. No real time and no Math.random: randomness comes only from the
+// injected `random()`.
+import type { AppendHandle, FileOperation, FileSystem, WritableHandle } from './file-system.ts';
 import { baseNameOf, directoryOf } from './file-system.ts';
 import { StorageError } from './types.ts';
 
@@ -26,77 +29,131 @@ export interface SimulatedFileSystemOptions {
   readonly random?: () => number;
   /** Called before every operation: may delay it (simulated latency) or throw (injected failure). */
   readonly beforeOperation?: (operation: FileOperation) => Promise<void> | void;
-  /** Total bytes the disk holds; appends beyond it fail with 'disk-full' after a short write. */
+  /** Total bytes the disk holds; writes that grow files beyond it fail with 'disk-full' after a short write. */
   readonly capacityBytes?: number;
 }
 
-/** The content of one file: what the page cache holds and how much of it is durable. */
+/** One volatile change to a file's content, with what it replaced so that a crash can undo it. */
+type ContentChange =
+  | { readonly kind: 'write'; readonly offset: number; readonly bytes: Uint8Array; readonly replaced: Uint8Array; readonly lengthBefore: number }
+  | { readonly kind: 'resize'; readonly lengthBefore: number; readonly lengthAfter: number; readonly cut: Uint8Array };
+
+/** The content of one file: what the page cache holds, and the changes not yet synced. */
 class Inode {
+  /** Stored bytes; positions past its end (and below `length`) are zeros. Zero past `length`. */
   private data = new Uint8Array(64);
   length = 0;
-  durableLength = 0;
-  /** Where the last append started: a crash may lose a range inside that write only. */
-  private lastAppendStart = 0;
-  /** Set when an unsynced truncation cut into durable bytes: the durable content before it. */
-  durableBeforeTruncation: Uint8Array | undefined;
+  /** Changes since the last sync, oldest first. */
+  private changes: ContentChange[] = [];
 
-  content(): Uint8Array {
-    return this.data.subarray(0, this.length);
+  /** A copy of `count` bytes from `offset` (fewer at the end of the file). */
+  read(offset: number, count: number): Uint8Array {
+    const end = Math.min(this.length, offset + count);
+    const bytes = new Uint8Array(Math.max(0, end - offset));
+    const storedEnd = Math.min(end, this.data.byteLength);
+    if (storedEnd > offset) bytes.set(this.data.subarray(offset, storedEnd));
+    return bytes;
   }
 
-  append(bytes: Uint8Array): void {
-    if (this.length + bytes.byteLength > this.data.byteLength) {
-      const grown = new Uint8Array(Math.max(this.data.byteLength * 2, this.length + bytes.byteLength));
-      grown.set(this.content());
-      this.data = grown;
-    }
-    this.data.set(bytes, this.length);
-    this.lastAppendStart = this.length;
-    this.length += bytes.byteLength;
+  write(offset: number, bytes: Uint8Array): void {
+    const replaced = this.read(offset, bytes.byteLength);
+    this.changes.push({ kind: 'write', offset, bytes: bytes.slice(), replaced, lengthBefore: this.length });
+    this.writeRaw(offset, bytes);
   }
 
-  truncate(sizeBytes: number): void {
-    if (sizeBytes < this.durableLength && this.durableBeforeTruncation === undefined) {
-      this.durableBeforeTruncation = this.data.slice(0, this.durableLength);
-    }
-    if (sizeBytes > this.length) this.append(new Uint8Array(sizeBytes - this.length));
-    this.length = sizeBytes;
+  resize(sizeBytes: number): void {
+    const cut = sizeBytes < this.length ? this.read(sizeBytes, this.length - sizeBytes) : new Uint8Array(0);
+    this.changes.push({ kind: 'resize', lengthBefore: this.length, lengthAfter: sizeBytes, cut });
+    this.resizeRaw(sizeBytes);
   }
 
   sync(): void {
-    this.durableLength = this.length;
-    this.durableBeforeTruncation = undefined;
+    this.changes = [];
   }
 
-  /** Sometimes zeroes a range in [low, high): pages of one write persisted out of order. */
-  private loseRangeOfLastWrite(random: () => number, low: number, high: number): void {
-    if (high - low < 2 || random() >= 0.2) return;
-    const start = low + Math.floor(random() * (high - low - 1));
-    const end = start + 1 + Math.floor(random() * (high - start - 1));
-    this.data.fill(0, start, end);
+  /** Replaces the whole content, durably (test helper). */
+  replaceDurably(bytes: Uint8Array): void {
+    this.data = bytes.slice();
+    this.length = bytes.byteLength;
+    this.changes = [];
   }
 
   /** Replaces the content by what survives a crash. */
   crash(random: (() => number) | undefined): void {
-    if (this.durableBeforeTruncation !== undefined && (random === undefined || random() < 0.5)) {
-      const before = this.durableBeforeTruncation;
-      this.length = 0;
-      this.append(before);
-    } else {
-      const base = Math.min(this.durableLength, this.length);
-      let kept = base;
-      // Often the whole write reached the disk (the page cache was flushed in time); otherwise a prefix.
-      if (random !== undefined) kept = random() < 0.25 ? this.length : kept + Math.floor(random() * (this.length - base + 1));
-      let zeroFilledTo = kept;
-      if (random !== undefined && kept < this.length && random() < 0.25) {
-        zeroFilledTo = kept + Math.floor(random() * (this.length - kept + 1));
+    const changes = this.changes;
+    this.changes = [];
+    const lengthBeforeCrash = this.length;
+    for (let position = changes.length - 1; position >= 0; position--) this.undo(changes[position]!);
+    if (random === undefined || changes.length === 0) return;
+    // Often everything reached the disk (the page cache was flushed in time); otherwise a prefix,
+    // measured in bytes written (a size change counts as one).
+    const weights = changes.map((change) => (change.kind === 'write' ? change.bytes.byteLength : 1));
+    const total = weights.reduce((sum, weight) => sum + weight, 0);
+    let budget = random() < 0.25 ? total : Math.floor(random() * (total + 1));
+    let complete = true;
+    let lastKept: { change: ContentChange; bytes: number } | undefined;
+    for (let position = 0; position < changes.length; position++) {
+      const change = changes[position]!;
+      if (budget >= weights[position]!) {
+        this.redo(change, weights[position]!);
+        budget -= weights[position]!;
+        lastKept = { change, bytes: weights[position]! };
+        continue;
       }
-      this.data.fill(0, kept, zeroFilledTo);
-      if (random !== undefined) this.loseRangeOfLastWrite(random, Math.max(base, this.lastAppendStart), kept);
-      this.length = zeroFilledTo;
+      complete = false;
+      if (change.kind === 'write' && budget > 0) {
+        this.redo(change, budget);
+        lastKept = { change, bytes: budget };
+      }
+      break;
     }
-    this.durableBeforeTruncation = undefined;
-    this.durableLength = this.length;
+    if (!complete && lengthBeforeCrash > this.length && random() < 0.25) {
+      this.resizeRaw(this.length + Math.floor(random() * (lengthBeforeCrash - this.length + 1)));
+    }
+    if (lastKept !== undefined && lastKept.change === changes[changes.length - 1]) this.loseRangeOfLastWrite(random, lastKept.change, lastKept.bytes);
+  }
+
+  private writeRaw(offset: number, bytes: Uint8Array): void {
+    const end = offset + bytes.byteLength;
+    if (end > this.data.byteLength) {
+      const grown = new Uint8Array(Math.max(this.data.byteLength * 2, end));
+      grown.set(this.data.subarray(0, Math.min(this.length, this.data.byteLength)));
+      this.data = grown;
+    }
+    this.data.set(bytes, offset);
+    this.length = Math.max(this.length, end);
+  }
+
+  private resizeRaw(sizeBytes: number): void {
+    // Keep the stored bytes past the end zero, so that growing the file again shows zeros.
+    if (sizeBytes < this.length) this.data.fill(0, Math.min(sizeBytes, this.data.byteLength), Math.min(this.length, this.data.byteLength));
+    this.length = sizeBytes;
+  }
+
+  private undo(change: ContentChange): void {
+    if (change.kind === 'write') {
+      this.writeRaw(change.offset, change.replaced);
+      this.resizeRaw(change.lengthBefore);
+    } else {
+      this.resizeRaw(change.lengthBefore);
+      if (change.cut.byteLength > 0) this.writeRaw(change.lengthAfter, change.cut);
+    }
+  }
+
+  /** Applies a change again; a write only its first `bytes` bytes. */
+  private redo(change: ContentChange, bytes: number): void {
+    if (change.kind === 'resize') this.resizeRaw(change.lengthAfter);
+    else this.writeRaw(change.offset, change.bytes.subarray(0, bytes));
+  }
+
+  /** Sometimes restores the old bytes of a range inside the kept part of the last write. */
+  private loseRangeOfLastWrite(random: () => number, change: ContentChange, keptBytes: number): void {
+    if (change.kind !== 'write' || keptBytes < 2 || random() >= 0.2) return;
+    const start = Math.floor(random() * (keptBytes - 1));
+    const end = start + 1 + Math.floor(random() * (keptBytes - start - 1));
+    const old = new Uint8Array(end - start);
+    old.set(change.replaced.subarray(start, Math.min(end, change.replaced.byteLength)));
+    this.writeRaw(change.offset + start, old);
   }
 }
 
@@ -136,7 +193,8 @@ function applyDirectoryOperation(entries: Map<string, Inode>, operation: Directo
 export interface SimulatedFileSystemStats {
   readonly fileSyncs: number;
   readonly directorySyncs: number;
-  readonly bytesAppended: number;
+  /** Bytes appended or written at offsets (not allocated zeros). */
+  readonly bytesWritten: number;
   readonly crashes: number;
 }
 
@@ -145,7 +203,7 @@ export class SimulatedFileSystem implements FileSystem {
   private readonly directories = new Map<string, Directory>();
   /** Incremented by every crash: operations and handles of an older generation fail. */
   private generation = 0;
-  private counters = { fileSyncs: 0, directorySyncs: 0, bytesAppended: 0, crashes: 0 };
+  private counters = { fileSyncs: 0, directorySyncs: 0, bytesWritten: 0, crashes: 0 };
 
   constructor(options: SimulatedFileSystemOptions = {}) {
     this.options = options;
@@ -154,25 +212,23 @@ export class SimulatedFileSystem implements FileSystem {
 
   async openAppend(path: string): Promise<AppendHandle> {
     const generation = await this.begin({ kind: 'open-append', path });
-    const directory = this.parentOf(path);
-    const name = baseNameOf(path);
-    let inode = directory.visible.get(name);
-    if (inode === undefined) {
-      inode = new Inode();
-      directory.visible.set(name, inode);
-      directory.pending.push({ kind: 'link', name, inode });
-    }
-    return new SimulatedAppendHandle(this, path, inode, generation);
+    return new SimulatedHandle(this, path, this.openOrCreate(path), generation);
+  }
+
+  async openWritable(path: string): Promise<WritableHandle> {
+    const generation = await this.begin({ kind: 'open-writable', path });
+    return new SimulatedHandle(this, path, this.openOrCreate(path), generation);
   }
 
   async readFile(path: string): Promise<Uint8Array> {
     await this.begin({ kind: 'read', path });
-    return this.inodeOf(path).content().slice();
+    const inode = this.inodeOf(path);
+    return inode.read(0, inode.length);
   }
 
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
     await this.begin({ kind: 'read', path, bytes: length });
-    return this.inodeOf(path).content().slice(offset, offset + length);
+    return this.inodeOf(path).read(offset, length);
   }
 
   async list(directory: string): Promise<string[]> {
@@ -221,7 +277,7 @@ export class SimulatedFileSystem implements FileSystem {
 
   async truncate(path: string, sizeBytes: number): Promise<void> {
     await this.begin({ kind: 'truncate', path });
-    this.inodeOf(path).truncate(sizeBytes);
+    this.inodeOf(path).resize(sizeBytes);
   }
 
   async sizeOf(path: string): Promise<number> {
@@ -250,15 +306,13 @@ export class SimulatedFileSystem implements FileSystem {
 
   /** Test helper: the current content of a file, without hooks. */
   peek(path: string): Uint8Array {
-    return this.inodeOf(path).content().slice();
+    const inode = this.inodeOf(path);
+    return inode.read(0, inode.length);
   }
 
   /** Test helper: replaces a file's content durably (to inject corruption), without hooks. */
   overwrite(path: string, bytes: Uint8Array): void {
-    const inode = this.inodeOf(path);
-    inode.length = 0;
-    inode.append(bytes);
-    inode.sync();
+    this.inodeOf(path).replaceDurably(bytes);
   }
 
   /** Test helper: the names in a directory, without hooks. */
@@ -272,29 +326,62 @@ export class SimulatedFileSystem implements FileSystem {
 
   // Used by the handles.
 
-  async appendTo(handle: SimulatedAppendHandle, inode: Inode, bytes: Uint8Array): Promise<void> {
-    await this.begin({ kind: 'append', path: handle.path, bytes: bytes.byteLength }, handle.generation);
-    const capacity = this.options.capacityBytes;
-    if (capacity !== undefined) {
-      const free = Math.max(0, capacity - this.usedBytes());
-      if (bytes.byteLength > free) {
-        inode.append(bytes.subarray(0, free));
-        this.counters.bytesAppended += free;
-        throw new StorageError('disk-full', `append to ${handle.path}: the disk is full (${capacity} bytes); free space and restart`, { file: handle.path });
-      }
+  async writeTo(handle: SimulatedHandle, inode: Inode, offset: number | 'end', bytes: Uint8Array): Promise<void> {
+    const kind = offset === 'end' ? 'append' : 'write';
+    await this.begin({ kind, path: handle.path, bytes: bytes.byteLength }, handle.generation);
+    const position = offset === 'end' ? inode.length : offset;
+    const free = this.freeBytes();
+    if (position + bytes.byteLength - inode.length > free) {
+      // A short write: what fits, then the error.
+      const fitting = Math.max(0, inode.length + free - position);
+      if (fitting > 0) inode.write(position, bytes.subarray(0, fitting));
+      this.counters.bytesWritten += fitting;
+      throw this.diskFull(kind === 'append' ? 'append to' : 'write to', handle.path);
     }
-    inode.append(bytes);
-    this.counters.bytesAppended += bytes.byteLength;
+    inode.write(position, bytes);
+    this.counters.bytesWritten += bytes.byteLength;
   }
 
-  async syncFile(handle: SimulatedAppendHandle, inode: Inode): Promise<void> {
+  async allocateIn(handle: SimulatedHandle, inode: Inode, sizeBytes: number): Promise<void> {
+    await this.begin({ kind: 'allocate', path: handle.path, bytes: sizeBytes }, handle.generation);
+    if (sizeBytes <= inode.length) return;
+    const free = this.freeBytes();
+    if (sizeBytes - inode.length > free) {
+      if (free > 0) inode.resize(inode.length + free);
+      throw this.diskFull('allocate', handle.path);
+    }
+    inode.resize(sizeBytes);
+  }
+
+  async syncFile(handle: SimulatedHandle, inode: Inode): Promise<void> {
     await this.begin({ kind: 'sync', path: handle.path }, handle.generation);
     inode.sync();
     this.counters.fileSyncs++;
   }
 
-  async closeHandle(handle: SimulatedAppendHandle): Promise<void> {
+  async closeHandle(handle: SimulatedHandle): Promise<void> {
     await this.begin({ kind: 'close', path: handle.path }, handle.generation);
+  }
+
+  private openOrCreate(path: string): Inode {
+    const directory = this.parentOf(path);
+    const name = baseNameOf(path);
+    let inode = directory.visible.get(name);
+    if (inode === undefined) {
+      inode = new Inode();
+      directory.visible.set(name, inode);
+      directory.pending.push({ kind: 'link', name, inode });
+    }
+    return inode;
+  }
+
+  private freeBytes(): number {
+    const capacity = this.options.capacityBytes;
+    return capacity === undefined ? Number.POSITIVE_INFINITY : Math.max(0, capacity - this.usedBytes());
+  }
+
+  private diskFull(operation: string, path: string): StorageError {
+    return new StorageError('disk-full', `${operation} ${path}: the disk is full (${this.options.capacityBytes} bytes); free space and restart`, { file: path });
   }
 
   /** Runs the hook, then fails if a crash happened before or during it. Returns the generation. */
@@ -340,7 +427,8 @@ export class SimulatedFileSystem implements FileSystem {
   }
 }
 
-class SimulatedAppendHandle implements AppendHandle {
+/** A handle for appending or writing at offsets (the file system hands it out as either). */
+class SimulatedHandle implements AppendHandle, WritableHandle {
   readonly path: string;
   readonly generation: number;
   private readonly fileSystem: SimulatedFileSystem;
@@ -356,7 +444,17 @@ class SimulatedAppendHandle implements AppendHandle {
 
   async append(bytes: Uint8Array): Promise<void> {
     this.checkOpen();
-    return this.fileSystem.appendTo(this, this.inode, bytes);
+    return this.fileSystem.writeTo(this, this.inode, 'end', bytes);
+  }
+
+  async writeAt(offset: number, bytes: Uint8Array): Promise<void> {
+    this.checkOpen();
+    return this.fileSystem.writeTo(this, this.inode, offset, bytes);
+  }
+
+  async allocate(sizeBytes: number): Promise<void> {
+    this.checkOpen();
+    return this.fileSystem.allocateIn(this, this.inode, sizeBytes);
   }
 
   async sync(): Promise<void> {
