@@ -171,7 +171,7 @@ test('a leadership change answers waiting group requests with NOT_COORDINATOR an
   }
 });
 
-test('after the leader fails, committed offsets survive and an idempotent retry is deduplicated by the new leader', async () => {
+test('after the leader fails, committed offsets survive, an idempotent retry is deduplicated by the new leader, and the ISR drops the failed node', async () => {
   const local = await TestCluster.start();
   try {
     const oldLeader = local.leader();
@@ -197,6 +197,19 @@ test('after the leader fails, committed offsets survive and an idempotent retry 
       assert.equal(fetched.responses[0]!.partitions[0]!.highWatermark, 2n);
       const offsets = await retry.send(5, { apiKey: 9, message: { groupId: 'durable-group', topics: [{ name: 'durable', partitionIndexes: [0] }] } });
       assert.equal(offsets.topics[0]!.partitions[0]!.committedOffset, 2n, 'the committed offset survived the failover');
+      // The stopped node stays a replica (still a voter) but leaves the ISR once the leader stops hearing from it.
+      let partition: { leaderId: number; replicaNodes: number[]; isrNodes: number[]; offlineReplicas: number[] } | undefined;
+      const deadline = Date.now() + 10_000;
+      do {
+        const metadata = await retry.send(5, { apiKey: 3, message: { topics: [{ name: 'durable' }], allowAutoTopicCreation: false } });
+        partition = metadata.topics[0]!.partitions[0]!;
+        if (!partition.isrNodes.includes(oldLeader.id)) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      } while (Date.now() < deadline);
+      assert.equal(partition.leaderId, newLeader.id);
+      assert.deepEqual(partition.replicaNodes, [1, 2, 3]);
+      assert.deepEqual(partition.isrNodes, [1, 2, 3].filter((id) => id !== oldLeader.id));
+      assert.deepEqual(partition.offlineReplicas, [oldLeader.id]);
     } finally {
       retry.close();
     }

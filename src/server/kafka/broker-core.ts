@@ -73,9 +73,10 @@ export class BrokerCore {
     this.waiters.wakeAll();
   }
 
+  /** Leading, and serving: false once the broker or the Raft node stopped. */
   isLeader(): boolean {
     const raft = this.#parts?.raft;
-    return raft !== undefined && !raft.isStopped && raft.role === 'leader';
+    return !this.#stopped && raft !== undefined && !raft.isStopped && raft.role === 'leader';
   }
 
   view(): ClusterView {

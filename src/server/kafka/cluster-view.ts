@@ -73,7 +73,8 @@ function inSync(status: RaftStatus, voters: readonly number[]): { isr: number[];
 }
 
 export function clusterView(parts: BrokerParts | undefined, self: BrokerAddress): ClusterView {
-  if (parts === undefined || parts.raft.isStopped) return { brokers: [self], leaderId: -1, replicas: [], isr: [], offline: [] };
+  // Not attached yet (or stopped): this broker alone when it knows its id, no leader.
+  if (parts === undefined || parts.raft.isStopped) return { brokers: self.nodeId >= 0 ? [self] : [], leaderId: -1, replicas: [], isr: [], offline: [] };
   const brokers = brokerAddresses(parts, self);
   const status = parts.raft.raftStatus();
   const voters = votersOf(status);

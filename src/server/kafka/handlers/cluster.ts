@@ -39,7 +39,7 @@ export async function handleMetadata(context: RequestContext, request: MetadataR
     brokers: view.brokers.map((broker) => ({ nodeId: broker.nodeId, host: broker.host, port: broker.port, rack: null })),
     clusterId: core.options.clusterId,
     // kafka-python's admin client sends CreateTopics to the controller: it must be a real broker.
-    controllerId: view.leaderId !== -1 ? view.leaderId : core.self.nodeId,
+    controllerId: view.leaderId !== -1 ? view.leaderId : view.brokers.length > 0 ? core.self.nodeId : -1,
     topics: (names ?? all).map((name) => topicMetadata(context, name, view)),
   };
 }
