@@ -5,7 +5,7 @@ import { KAFKA_ERROR } from '../../protocol/kafka/index.ts';
 import { checkTopicName, encodeLogCommand, producerExpiryPlan, retentionPlan } from '../../state/log/index.ts';
 import type { LogCommand, LogResult } from '../../state/log/index.ts';
 import type { TimerHandle } from '../../util/clock.ts';
-import { clusterView } from './cluster-view.ts';
+import { VoterActivity, clusterView, votersOf } from './cluster-view.ts';
 import type { BrokerAddress, ClusterView } from './cluster-view.ts';
 import { GroupCoordinator } from './group-coordinator.ts';
 import type { BrokerParts, ResolvedBrokerOptions } from './options.ts';
@@ -18,6 +18,7 @@ export class BrokerCore {
   readonly options: ResolvedBrokerOptions;
   readonly waiters: PartitionWaiters;
   readonly groups: GroupCoordinator;
+  readonly #activity: VoterActivity;
   #parts: BrokerParts | undefined;
   #self: BrokerAddress = { nodeId: -1, host: '', port: 0 };
   #caughtUp: { term: number; promise: Promise<void>; done: boolean } | undefined;
@@ -32,6 +33,7 @@ export class BrokerCore {
     this.options = options;
     this.waiters = new PartitionWaiters(options.clock);
     this.groups = new GroupCoordinator(options.groups, options.limits, () => options.clock.now());
+    this.#activity = new VoterActivity(options.isrWindowMs);
   }
 
   get parts(): BrokerParts | undefined {
@@ -54,7 +56,10 @@ export class BrokerCore {
       else this.waiters.wake(notice.partitions.map((changed) => partitionKey(changed.topic, changed.partition)));
     }));
     this.#unsubscribe.push(parts.raft.onRole(({ role }) => {
-      if (role === 'leader') return;
+      if (role === 'leader') {
+        this.#activity.reset(votersOf(parts.raft.raftStatus()), this.options.clock.now());
+        return;
+      }
       // Group state is leader-local: clients get NOT_COORDINATOR, find the new leader and rejoin.
       this.groups.clear(KAFKA_ERROR.NOT_COORDINATOR);
       this.waiters.wakeAll();
@@ -80,7 +85,7 @@ export class BrokerCore {
   }
 
   view(): ClusterView {
-    return clusterView(this.#parts, this.#self);
+    return clusterView(this.#parts, this.#self, this.#activity, this.options.clock.now());
   }
 
   /**
@@ -158,7 +163,10 @@ export class BrokerCore {
     const { clock, groups } = this.options;
     this.#groupTimer = clock.setTimer(() => {
       if (this.#stopped) return;
-      if (this.isLeader()) this.groups.check();
+      if (this.isLeader()) {
+        this.groups.check();
+        this.view(); // samples which voters are active (see VoterActivity)
+      }
       this.#scheduleGroupCheck();
     }, groups.checkIntervalMs);
   }

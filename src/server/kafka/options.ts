@@ -123,6 +123,11 @@ export interface KafkaBrokerOptions {
   readonly retentionCheckIntervalMs?: number;
   /** Producer state idle this long is dropped (Kafka producer.id.expiration.ms). */
   readonly producerExpirationMs?: number;
+  /**
+   * A voter the leader has not heard from for this long leaves the ISR in Metadata (Kafka's
+   * replica.lag.time.max.ms; Raft's check-quorum adds up to an election timeout). Default 3 s.
+   */
+  readonly isrWindowMs?: number;
 }
 
 export interface ResolvedBrokerOptions {
@@ -139,6 +144,7 @@ export interface ResolvedBrokerOptions {
   readonly defaultReplicationFactor: number;
   readonly retentionCheckIntervalMs: number;
   readonly producerExpirationMs: number;
+  readonly isrWindowMs: number;
 }
 
 const SILENT: NodeLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -183,5 +189,6 @@ export function resolveBrokerOptions(options: KafkaBrokerOptions): ResolvedBroke
     defaultReplicationFactor: positiveInteger(options.defaultReplicationFactor ?? 3, 'defaultReplicationFactor'),
     retentionCheckIntervalMs: positiveInteger(options.retentionCheckIntervalMs ?? 300_000, 'retentionCheckIntervalMs'),
     producerExpirationMs: positiveInteger(options.producerExpirationMs ?? 24 * 3600 * 1000, 'producerExpirationMs'),
+    isrWindowMs: positiveInteger(options.isrWindowMs ?? 3_000, 'isrWindowMs'),
   };
 }
