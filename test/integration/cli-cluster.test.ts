@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { LocalCluster, findFreeBasePort, isAlive, isPortFree } from '../../src/local/index.ts';
 import { FAST_SERVE_FLAGS, eventually, jsonOf, removeDirectory, runCairn, startCairn, temporaryDirectory, trackCluster, untrackCluster } from './helpers.ts';
 
-describe('cairn local + kv + cluster through the CLI', { timeout: 180_000 }, () => {
+describe('cairn local + kv + cluster through the CLI', { timeout: 300_000 }, () => {
   const root = temporaryDirectory();
   const dir = join(root, 'cluster');
   let cluster: LocalCluster | undefined;
@@ -196,15 +196,15 @@ async function leaseRoundTrip(at: string[], key: string): Promise<void> {
   await cairnJson(['kv', 'get', `${key}/leased`, ...at], 6);
 }
 
-describe('cairn local up --foreground (what `npm start` runs)', { timeout: 90_000 }, () => {
+describe('cairn local up --foreground (what `npm start` runs)', { timeout: 150_000 }, () => {
   test('stays attached with a status line and stops its nodes on Ctrl-C', async () => {
     const root = temporaryDirectory();
     const dir = join(root, 'cluster');
     const basePort = await findFreeBasePort(3);
-    const attached = startCairn(['local', 'up', '--nodes', '3', '--dir', dir, '--base-port', String(basePort), '--foreground', '--', ...FAST_SERVE_FLAGS]);
+    const attached = startCairn(['local', 'up', '--nodes', '3', '--dir', dir, '--base-port', String(basePort), '--foreground', '--timeout', '110s', '--', ...FAST_SERVE_FLAGS]);
     let cluster: LocalCluster | undefined;
     try {
-      await eventually('the status line', 60_000, async () => (/node-1 \w+ t\d+ c\d+ \| node-2/.test(attached.output()) ? true : undefined));
+      await eventually('the status line', 120_000, async () => (/node-1 \w+ t\d+ c\d+ \| node-2/.test(attached.output()) ? true : undefined));
       cluster = LocalCluster.open(dir);
       trackCluster(cluster);
       const pids = cluster.nodes().map((node) => node.pid!);
