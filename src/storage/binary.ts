@@ -64,6 +64,13 @@ export class BinaryWriter {
     return this;
   }
 
+  /** Overwrites 4 bytes already written (a field whose value is known only later, like a checksum). */
+  patchUint32(position: number, value: number): this {
+    if (position + 4 > this.length) throw new RangeError(`patching bytes ${position}..${position + 4} beyond the ${this.length} written`);
+    this.view.setUint32(position, value, true);
+    return this;
+  }
+
   /** The bytes written so far (a view; copy before writing more if it must be kept). */
   finish(): Uint8Array {
     return this.bytes.subarray(0, this.length);

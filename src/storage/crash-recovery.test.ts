@@ -62,7 +62,8 @@ class CrashRun {
   }
 
   async start(): Promise<void> {
-    this.storage = await FileStorage.open({ fileSystem: this.fileSystem, directory: '/node', segmentMaxBytes: 400 });
+    // A view that dies with the process: background work of a crashed storage must not go on.
+    this.storage = await FileStorage.open({ fileSystem: this.fileSystem.processView(), directory: '/node', segmentMaxBytes: 400 });
   }
 
   /** Runs one storage call whose WAL effects and snapshot file are given, tolerating an injected crash. */

@@ -8,23 +8,34 @@ import type { FileStorageOptions } from './file-storage.ts';
 import { entriesFrom, observe } from './conformance.ts';
 import { SimulatedFileSystem } from './simulated-file-system.ts';
 import { isStorageError, StorageError } from './types.ts';
-import { scanSegment, parseSegmentName } from './wal/segment.ts';
+import { endOfContent, scanSegment, parseSegmentName } from './wal/segment.ts';
 
 const DIRECTORY = '/node';
 const WAL = '/node/wal';
 const SNAP = '/node/snap';
 
+/** Segments of 16 KiB unless told otherwise: small enough to copy around when injecting damage. */
 function open(fileSystem: SimulatedFileSystem, options: Partial<FileStorageOptions> = {}): Promise<FileStorage> {
-  return FileStorage.open({ fileSystem, directory: DIRECTORY, ...options });
+  return FileStorage.open({ fileSystem, directory: DIRECTORY, segmentMaxBytes: 16 * 1024, ...options });
 }
 
+/** The segment files (not the prepared next one). */
 function segments(fileSystem: SimulatedFileSystem): string[] {
-  return fileSystem.peekDirectory(WAL).map((name) => `${WAL}/${name}`);
+  return fileSystem.peekDirectory(WAL).filter((name) => parseSegmentName(name) !== undefined).map((name) => `${WAL}/${name}`);
+}
+
+function scanOf(fileSystem: SimulatedFileSystem, path: string): ReturnType<typeof scanSegment> {
+  const sequence = parseSegmentName(path.slice(path.lastIndexOf('/') + 1))!.sequence;
+  return scanSegment(fileSystem.peek(path), sequence, 1 << 26);
 }
 
 function recordOffsets(fileSystem: SimulatedFileSystem, path: string): number[] {
-  const sequence = parseSegmentName(path.slice(path.lastIndexOf('/') + 1))!.sequence;
-  return scanSegment(fileSystem.peek(path), sequence, 1 << 26).records.map((record) => record.offset);
+  return scanOf(fileSystem, path).records.map((record) => record.offset);
+}
+
+/** Where the records of a segment end (the zeros of its preallocated space follow). */
+function recordsEnd(fileSystem: SimulatedFileSystem, path: string): number {
+  return scanOf(fileSystem, path).validBytes;
 }
 
 function flipByte(fileSystem: SimulatedFileSystem, path: string, offset: number): void {
@@ -51,20 +62,25 @@ function rejectsWith(code: StorageError['code'], file?: string, offset?: number)
   };
 }
 
-test('a torn tail is truncated and reported; everything synced is kept', async () => {
+test('a torn tail is wiped with zeros and reported; everything synced is kept, the file keeps its size', async () => {
   const fileSystem = new SimulatedFileSystem();
   let storage = await open(fileSystem);
   await writeSaves(storage);
   const expected = observe(storage);
   await storage.close();
   const [last] = segments(fileSystem).slice(-1);
-  const size = fileSystem.peek(last!).length;
-  // A partial record: a plausible header and half a payload, then nothing.
-  fileSystem.overwrite(last!, new Uint8Array([...fileSystem.peek(last!), 60, 0, 0, 0, 1, 2, 3, 4, 2, 9, 9, 9]));
+  const fileSize = fileSystem.peek(last!).length;
+  assert.equal(fileSize, 16 * 1024, 'the segment is preallocated');
+  const end = recordsEnd(fileSystem, last!);
+  // A partial record right after the last one: a plausible header and half a payload, then zeros.
+  const content = fileSystem.peek(last!);
+  content.set([60, 0, 0, 0, 1, 2, 3, 4, 2, 9, 9, 9], end);
+  fileSystem.overwrite(last!, content);
   storage = await open(fileSystem);
-  assert.deepEqual(storage.recovery.tornTails, [{ file: last, offset: size, droppedBytes: 12 }]);
+  assert.deepEqual(storage.recovery.tornTails, [{ file: last, offset: end, droppedBytes: 12 }]);
   assert.deepEqual(observe(storage), expected);
-  assert.equal(fileSystem.peek(last!).length, size, 'the file is truncated');
+  assert.equal(fileSystem.peek(last!).length, fileSize, 'the file keeps its preallocated size');
+  assert.deepEqual(fileSystem.peek(last!).subarray(end, end + 12), new Uint8Array(12), 'the torn bytes are zeroed');
   await writeSaves(storage, 1);
   await storage.close();
   storage = await open(fileSystem);
@@ -73,17 +89,28 @@ test('a torn tail is truncated and reported; everything synced is kept', async (
   await storage.close();
 });
 
-test('a zero-filled tail (size persisted, data not) is a torn tail', async () => {
+test('zeros after the last record are the normal end of a segment: not torn, and writing goes on right after it', async () => {
   const fileSystem = new SimulatedFileSystem();
   let storage = await open(fileSystem);
   await writeSaves(storage);
   await storage.close();
   const [last] = segments(fileSystem).slice(-1);
-  const size = fileSystem.peek(last!).length;
-  fileSystem.overwrite(last!, new Uint8Array([...fileSystem.peek(last!), ...new Uint8Array(4096)]));
+  const end = recordsEnd(fileSystem, last!);
   storage = await open(fileSystem);
-  assert.deepEqual(storage.recovery.tornTails, [{ file: last, offset: size, droppedBytes: 4096 }]);
+  assert.deepEqual(storage.recovery.tornTails, []);
+  assert.deepEqual(storage.recovery.removedFiles, []);
+  await storage.close();
+  // A segment that was not preallocated (written before preallocation, or that grew past its
+  // size), whose size reached the disk but not its last data blocks: zeros too.
+  fileSystem.overwrite(last!, new Uint8Array([...fileSystem.peek(last!).subarray(0, end), ...new Uint8Array(100)]));
+  storage = await open(fileSystem);
+  assert.deepEqual(storage.recovery.tornTails, []);
   assert.equal(storage.lastIndex(), 30);
+  await writeSaves(storage, 1);
+  await storage.close();
+  storage = await open(fileSystem);
+  assert.equal(storage.lastIndex(), 33);
+  assert.equal(recordOffsets(fileSystem, last!).filter((offset) => offset >= end)[0], end, 'the next record starts where the last one ended');
   await storage.close();
 });
 
@@ -116,8 +143,12 @@ test('damage inside the last write, even with valid records of that write after 
   const content = fileSystem.peek(last!);
   content.fill(0, entriesRecord + 12, entriesRecord + 40);
   fileSystem.overwrite(last!, content);
+  // What is dropped ends with the last non-zero byte of the hard state record.
+  const contentEnd = endOfContent(content, entriesRecord);
+  assert.ok(contentEnd > offsets[offsets.length - 1]!);
   storage = await open(fileSystem);
-  assert.deepEqual(storage.recovery.tornTails, [{ file: last, offset: entriesRecord, droppedBytes: content.length - entriesRecord }]);
+  assert.deepEqual(storage.recovery.tornTails, [{ file: last, offset: entriesRecord, droppedBytes: contentEnd - entriesRecord }]);
+  assert.deepEqual(fileSystem.peek(last!).subarray(entriesRecord), new Uint8Array(content.length - entriesRecord), 'wiped');
   assert.equal(storage.lastIndex(), 27, 'the last save is dropped whole');
   await storage.close();
 });
@@ -132,8 +163,13 @@ test('damage at the end of a segment that is not the last one is corruption', as
   const first = all[0]!;
   const offsets = recordOffsets(fileSystem, first);
   const lastRecord = offsets[offsets.length - 1]!;
-  flipByte(fileSystem, first, fileSystem.peek(first).length - 1);
+  const end = recordsEnd(fileSystem, first);
+  flipByte(fileSystem, first, end - 1);
   await assert.rejects(open(fileSystem, { segmentMaxBytes: 600 }), rejectsWith('wal-corrupt', first, lastRecord));
+  // Damage in the zeros after the records is refused too: only the last segment can have a torn write.
+  flipByte(fileSystem, first, end - 1);
+  flipByte(fileSystem, first, end + 5);
+  await assert.rejects(open(fileSystem, { segmentMaxBytes: 600 }), rejectsWith('wal-corrupt', first, end));
 });
 
 test('a segment cut short at a record boundary, or missing, is corruption', async () => {
@@ -173,8 +209,13 @@ test('a last segment whose creation was interrupted is removed', async () => {
 
 test('group commit: one fdatasync per save however many entries', async () => {
   const fileSystem = new SimulatedFileSystem();
-  const storage = await open(fileSystem);
+  // The default 64 MiB segments (sparse in the simulated disk).
+  const storage = await FileStorage.open({ fileSystem, directory: DIRECTORY });
   await storage.save({ entries: entriesFrom(1, 1, 1) }, true);
+  // The next segment is prepared in the background with a sync of its own: let it finish.
+  await storage.settled();
+  assert.equal(storage.stats().walSegmentsPrepared, 2, 'the first segment and the next one');
+  assert.equal(storage.stats().walFileBytes, 64 * 1024 * 1024);
   const before = fileSystem.stats().fileSyncs;
   await storage.save({ entries: entriesFrom(2, 5000, 1, 100), hardState: { term: 1, vote: 1, commit: 2 } }, true);
   assert.equal(fileSystem.stats().fileSyncs - before, 1);
@@ -183,7 +224,7 @@ test('group commit: one fdatasync per save however many entries', async () => {
   assert.equal(fileSystem.stats().fileSyncs - before, 1);
   await storage.save({ entries: [] }, true);
   assert.equal(fileSystem.stats().fileSyncs - before, 2, 'a synced empty save syncs what earlier saves left unsynced');
-  assert.equal(storage.stats().fileSyncs, fileSystem.stats().fileSyncs);
+  assert.equal(storage.stats().fileSyncs + storage.stats().walSegmentsPrepared, fileSystem.stats().fileSyncs);
   await storage.close();
 });
 
@@ -254,7 +295,7 @@ test('after a failed write every call fails; a restart recovers what was synced'
   let failAppends = false;
   const fileSystem = new SimulatedFileSystem({
     beforeOperation: (operation: FileOperation) => {
-      if (failAppends && operation.kind === 'append') throw new StorageError('disk-full', 'the disk is full');
+      if (failAppends && operation.kind === 'write') throw new StorageError('disk-full', 'the disk is full');
     },
   });
   let storage = await open(fileSystem);
@@ -275,7 +316,7 @@ test('a snapshot install interrupted after the snapshot file: the stale tail is 
   let crashOnAppend = false;
   const fileSystem: SimulatedFileSystem = new SimulatedFileSystem({
     beforeOperation: (operation: FileOperation) => {
-      if (crashOnAppend && operation.kind === 'append' && operation.path.startsWith(WAL)) fileSystem.crash();
+      if (crashOnAppend && operation.kind === 'write' && operation.path.startsWith(WAL)) fileSystem.crash();
     },
   });
   let storage = await open(fileSystem);
@@ -291,6 +332,47 @@ test('a snapshot install interrupted after the snapshot file: the stale tail is 
   assert.equal(storage.firstIndex(), 7);
   assert.equal(storage.lastIndex(), 6, 'entries 7 and 8 of term 1 were stale');
   assert.deepEqual(storage.initialState().hardState, { term: 1, vote: 1, commit: 6 });
+  await storage.close();
+});
+
+test('repairs after an interrupted install go into a full last segment: a new segment\'s prelude would contradict the older ones', async () => {
+  let crashOnWrite = false;
+  const fileSystem: SimulatedFileSystem = new SimulatedFileSystem({
+    beforeOperation: (operation: FileOperation) => {
+      if (crashOnWrite && operation.kind === 'write' && operation.path.startsWith(WAL)) fileSystem.crash();
+    },
+  });
+  const options = { segmentMaxBytes: 600 };
+  let storage = await open(fileSystem, options);
+  // Fill the first segment to the byte, so that the repair record (25 bytes) does not fit in it.
+  for (;;) {
+    const end = segments(fileSystem).length === 0 ? 0 : recordsEnd(fileSystem, segments(fileSystem)[0]!);
+    if (end === 600) break;
+    const first = storage.lastIndex() + 1;
+    // A save of one entry of 10 bytes with a hard state takes 77 bytes, one entry of n bytes alone 34 + n.
+    if (end === 0 || 600 - end >= 77 + 34) await storage.save({ entries: entriesFrom(first, 1, 1, 10), hardState: { term: 1, vote: 1, commit: first - 1 } }, true);
+    else await storage.save({ entries: entriesFrom(first, 1, 1, 600 - end - 34) }, true);
+  }
+  assert.equal(segments(fileSystem).length, 1);
+  const last = storage.lastIndex();
+  crashOnWrite = true;
+  const confState = { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+  const snapshot = { metadata: { index: last - 1, term: 2, confState }, data: new Uint8Array([1]) };
+  await assert.rejects(storage.save({ snapshot, entries: [], hardState: { term: 2, vote: 0, commit: last - 1 } }, true));
+  crashOnWrite = false;
+  storage = await open(fileSystem, options);
+  assert.ok(storage.recovery.repairs.some((repair) => /newer than the WAL/.test(repair)), storage.recovery.repairs.join('; '));
+  assert.equal(segments(fileSystem).length, 1, 'no new segment for the repairs');
+  await storage.close();
+  storage = await open(fileSystem, options);
+  assert.deepEqual(storage.snapshot(), snapshot);
+  assert.equal(storage.lastIndex(), last - 1);
+  await storage.save({ entries: entriesFrom(last, 3, 2, 40), hardState: { term: 2, vote: 0, commit: last } }, true);
+  assert.equal(segments(fileSystem).length, 2, 'the next save rolls over');
+  await storage.close();
+  storage = await open(fileSystem, options);
+  assert.equal(storage.lastIndex(), last + 2);
+  assert.equal(storage.term(last - 1), 2);
   await storage.close();
 });
 

@@ -73,6 +73,8 @@ export class MemoryStorage implements DurableStorage {
     const snapshotIndex = this.log.snapshot().metadata.index;
     return {
       walBytes: 0,
+      walFileBytes: 0,
+      walSegmentsPrepared: 0,
       walSegments: 0,
       snapshotFiles: snapshotIndex > 0 ? 1 : 0,
       snapshotBytes: snapshotIndex > 0 ? this.log.snapshot().data.byteLength : 0,

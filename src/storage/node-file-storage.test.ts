@@ -2,7 +2,7 @@
 // restarts and segment roll-over, and corruption detection that names the file and the offset.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { mkdtemp, open as openFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entriesFrom, observe } from './conformance.ts';
@@ -60,13 +60,20 @@ test('real disk: a torn tail is cut off; a flipped bit before valid records is r
     const walDirectory = join(directory, 'wal');
     const [name] = await readdir(walDirectory);
     const path = join(walDirectory, name!);
-    const size = (await readFile(path)).length;
-    await appendFile(path, new Uint8Array([200, 0, 0, 0, 7, 7]));
+    const fileSize = (await readFile(path)).length;
+    assert.equal(fileSize, 4096, 'the segment is preallocated');
+    const end = scanSegment(new Uint8Array(await readFile(path)), parseSegmentName(name!)!.sequence, 1 << 26).validBytes;
+    // A partial record right after the last one.
+    const handle = await openFile(path, 'r+');
+    await handle.write(new Uint8Array([200, 0, 0, 0, 7, 7]), 0, 6, end);
+    await handle.close();
     storage = await open(directory);
-    assert.deepEqual(storage.recovery.tornTails, [{ file: path, offset: size, droppedBytes: 6 }]);
+    assert.deepEqual(storage.recovery.tornTails, [{ file: path, offset: end, droppedBytes: 6 }]);
     assert.equal(storage.lastIndex(), 20);
     await storage.close();
-    assert.equal((await readFile(path)).length, size, 'the torn tail was truncated on disk');
+    const wiped = await readFile(path);
+    assert.equal(wiped.length, fileSize, 'the file keeps its size');
+    assert.deepEqual([...wiped.subarray(end, end + 6)], [0, 0, 0, 0, 0, 0], 'the torn tail was zeroed on disk');
 
     const content = new Uint8Array(await readFile(path));
     const records = scanSegment(content, parseSegmentName(name!)!.sequence, 1 << 26).records;

@@ -304,6 +304,16 @@ export class SimulatedFileSystem implements FileSystem {
     }
   }
 
+  /**
+   * The disk as one life of a process sees it: after the next crash every call through this view
+   * fails, because a dead process makes no more calls. Without it, work a storage left running in
+   * the background (preparing a segment) would go on writing into the restarted machine's disk.
+   */
+  processView(): FileSystem {
+    const generation = this.generation;
+    return new ProcessView(this, () => this.generation === generation);
+  }
+
   /** Test helper: the current content of a file, without hooks. */
   peek(path: string): Uint8Array {
     const inode = this.inodeOf(path);
@@ -424,6 +434,65 @@ export class SimulatedFileSystem implements FileSystem {
     const inode = this.parentOf(path).visible.get(baseNameOf(normalize(path)));
     if (inode === undefined) throw new StorageError('io', `${path}: no such file`, { file: path });
     return inode;
+  }
+}
+
+class ProcessView implements FileSystem {
+  private readonly disk: FileSystem;
+  private readonly alive: () => boolean;
+
+  constructor(disk: FileSystem, alive: () => boolean) {
+    this.disk = disk;
+    this.alive = alive;
+  }
+
+  openAppend(path: string): Promise<AppendHandle> {
+    return this.call(path, () => this.disk.openAppend(path));
+  }
+
+  openWritable(path: string): Promise<WritableHandle> {
+    return this.call(path, () => this.disk.openWritable(path));
+  }
+
+  readFile(path: string): Promise<Uint8Array> {
+    return this.call(path, () => this.disk.readFile(path));
+  }
+
+  readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.call(path, () => this.disk.readRange(path, offset, length));
+  }
+
+  list(directory: string): Promise<string[]> {
+    return this.call(directory, () => this.disk.list(directory));
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.call(from, () => this.disk.rename(from, to));
+  }
+
+  unlink(path: string): Promise<void> {
+    return this.call(path, () => this.disk.unlink(path));
+  }
+
+  makeDirectory(path: string): Promise<void> {
+    return this.call(path, () => this.disk.makeDirectory(path));
+  }
+
+  syncDirectory(path: string): Promise<void> {
+    return this.call(path, () => this.disk.syncDirectory(path));
+  }
+
+  truncate(path: string, sizeBytes: number): Promise<void> {
+    return this.call(path, () => this.disk.truncate(path, sizeBytes));
+  }
+
+  sizeOf(path: string): Promise<number> {
+    return this.call(path, () => this.disk.sizeOf(path));
+  }
+
+  private call<T>(path: string, operation: () => Promise<T>): Promise<T> {
+    if (!this.alive()) return Promise.reject(new StorageError('io', `${path}: the simulated machine crashed and this process with it`, { file: path }));
+    return operation();
   }
 }
 

@@ -38,16 +38,23 @@ export interface DurableStorage extends LogStorage {
 }
 
 export interface StorageStats {
-  /** Bytes held by WAL segments (0 for memory storage). */
+  /** Bytes of records in WAL segments (0 for memory storage). */
   readonly walBytes: number;
+  /** Bytes WAL segment files take on disk: records plus the zeros preallocated after them. */
+  readonly walFileBytes: number;
   readonly walSegments: number;
+  /**
+   * WAL segment files prepared ahead of use (filled with zeros and synced in the background, one
+   * fdatasync each, not counted in fileSyncs).
+   */
+  readonly walSegmentsPrepared: number;
   /** Snapshot files kept and their total size. */
   readonly snapshotFiles: number;
   readonly snapshotBytes: number;
   readonly saves: number;
   readonly syncedSaves: number;
   readonly entriesSaved: number;
-  /** fdatasync/fsync calls on files (WAL segments and snapshot files). */
+  /** fdatasync/fsync calls on files (WAL segments and snapshot files), but for segment preparation. */
   readonly fileSyncs: number;
   /** fsync calls on directories (segment creation, snapshot rename, deletions). */
   readonly directorySyncs: number;

@@ -31,8 +31,13 @@ export interface LocatedRecord {
 
 export interface SegmentScan {
   readonly records: LocatedRecord[];
-  /** Bytes up to the end of the last valid record. */
+  /** Bytes up to the end of the last valid record: where the next write goes. */
   readonly validBytes: number;
+  /**
+   * The end of the last non-zero byte after the valid records, or validBytes when only zeros
+   * follow them (the normal end of a preallocated segment). Bytes in between are damage.
+   */
+  readonly contentEnd: number;
   /** The first bad spot, if any, and whether a later write left a valid record after it. */
   readonly defect:
     | { readonly offset: number; readonly reason: string; readonly laterWriteAt: number | undefined }
@@ -40,9 +45,9 @@ export interface SegmentScan {
 }
 
 /**
- * Reads every record of a segment until the end or the first record that does not verify. A
- * record whose checksum verifies but whose payload does not decode is reported as a defect that
- * cannot be a torn write (laterWriteAt is its own offset).
+ * Reads every record of a segment until the end, the zeros that follow the last record, or the
+ * first record that does not verify. A record whose checksum verifies but whose payload does not
+ * decode is reported as a defect that cannot be a torn write (laterWriteAt is its own offset).
  */
 export function scanSegment(bytes: Uint8Array, sequence: number, maxRecordBytes: number): SegmentScan {
   const records: LocatedRecord[] = [];
@@ -50,18 +55,22 @@ export function scanSegment(bytes: Uint8Array, sequence: number, maxRecordBytes:
   while (offset < bytes.byteLength) {
     const read = readRecord(bytes, sequence, offset, maxRecordBytes);
     if (!read.ok) {
-      const laterWriteAt = findLaterWrite(bytes, sequence, offset, maxRecordBytes);
-      return { records, validBytes: offset, defect: { offset, reason: read.reason, laterWriteAt } };
+      const contentEnd = endOfContent(bytes, offset);
+      // Only zeros from here: the preallocated space after the last record, not damage.
+      if (contentEnd === offset) return { records, validBytes: offset, contentEnd, defect: undefined };
+      const laterWriteAt = findLaterWrite(bytes, sequence, offset, maxRecordBytes, contentEnd);
+      return { records, validBytes: offset, contentEnd, defect: { offset, reason: read.reason, laterWriteAt } };
     }
     try {
       records.push({ record: decodePayload(read.type, read.payload), offset });
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
-      return { records, validBytes: offset, defect: { offset, reason: `an undecodable record: ${error.message}`, laterWriteAt: offset } };
+      const defect = { offset, reason: `an undecodable record: ${error.message}`, laterWriteAt: offset };
+      return { records, validBytes: offset, contentEnd: Math.max(read.nextOffset, endOfContent(bytes, offset)), defect };
     }
     offset = read.nextOffset;
   }
-  return { records, validBytes: offset, defect: undefined };
+  return { records, validBytes: offset, contentEnd: offset, defect: undefined };
 }
 
 /**
@@ -69,9 +78,10 @@ export function scanSegment(bytes: Uint8Array, sequence: number, maxRecordBytes:
  * into their checksum, so a hit is genuine: a later write was made after the damaged bytes, which
  * are therefore not a torn final write but corruption. Valid records that do not start a write
  * may follow a torn spot legitimately: the pages of one write can reach the disk out of order.
+ * A record's type byte is never zero, so no record starts within 9 bytes of `contentEnd` or later.
  */
-export function findLaterWrite(bytes: Uint8Array, sequence: number, badOffset: number, maxRecordBytes: number): number | undefined {
-  const end = bytes.byteLength - RECORD_HEADER_BYTES;
+export function findLaterWrite(bytes: Uint8Array, sequence: number, badOffset: number, maxRecordBytes: number, contentEnd = bytes.byteLength): number | undefined {
+  const end = Math.min(bytes.byteLength, contentEnd) - RECORD_HEADER_BYTES;
   let candidate = badOffset + 1;
   while (candidate <= end) {
     if (!isKnownRecordType(bytes[candidate + 8]!)) {
@@ -88,4 +98,28 @@ export function findLaterWrite(bytes: Uint8Array, sequence: number, badOffset: n
     }
   }
   return undefined;
+}
+
+/** The position after the last non-zero byte at or after `from` (`from` when there is none). */
+export function endOfContent(bytes: Uint8Array, from: number): number {
+  let end = bytes.byteLength;
+  // Byte by byte down to a 4-byte boundary of the underlying buffer, then word by word: a
+  // preallocated segment is mostly zeros and recovery reads all of it.
+  while (end > from && (bytes.byteOffset + end) % 4 !== 0) {
+    if (bytes[end - 1] !== 0) return end;
+    end--;
+  }
+  const firstWord = Math.ceil((bytes.byteOffset + from) / 4);
+  const lastWord = (bytes.byteOffset + end) / 4;
+  if (lastWord > firstWord) {
+    const words = new Uint32Array(bytes.buffer, firstWord * 4, lastWord - firstWord);
+    let word = words.length - 1;
+    while (word >= 0 && words[word] === 0) word--;
+    end = (firstWord + word + 1) * 4 - bytes.byteOffset;
+  }
+  while (end > from) {
+    if (bytes[end - 1] !== 0) return end;
+    end--;
+  }
+  return from;
 }

@@ -1,22 +1,31 @@
-// The write-ahead log: an ordered series of segment files. Writes go to the last segment; one
-// append and at most one fdatasync per call (group commit). A full segment is synced and closed,
-// and the next one starts with a header (its sequence and the previous segment's final size, so a
-// segment cut short is detected) and a prelude from the caller (the log's base and the hard state),
-// so older segments can later be deleted without losing what the newer ones need.
-import type { AppendHandle, FileSystem } from '../file-system.ts';
+// The write-ahead log: an ordered series of segment files. Writes go to the last segment, at the
+// end of its last record (pwrite): one write and at most one fdatasync per call (group commit).
+//
+// Segments are preallocated: a SegmentPipeline prepares the next file in the background (zeros to
+// the full segment size, synced), so a write never grows a file and its fdatasync commits no size
+// change. Zeros after the last record are therefore the normal end of a segment, not a torn tail.
+// A full segment is synced and closed; the next one starts with a header (its sequence and where
+// the previous segment's records end, so a segment cut short is detected) and a prelude from the
+// caller (the log's base and the hard state), so older segments can later be deleted without
+// losing what the newer ones need. The header and prelude go out in the same write as the records
+// that caused the roll-over, then the prepared file is renamed into place and the directory synced.
+import type { FileSystem, WritableHandle } from '../file-system.ts';
 import { joinPath } from '../file-system.ts';
-import { BinaryWriter } from '../binary.ts';
 import type { HardState } from '../../core/index.ts';
 import { StorageError } from '../types.ts';
 import type { WalRecord } from './records.ts';
-import { encodePayload, framedBytes, frameRecord } from './records.ts';
+import { encodeWrite, framedBytes } from './records.ts';
 import type { LocatedRecord } from './segment.ts';
 import { parseSegmentName, scanSegment, segmentName } from './segment.ts';
+import { PREPARED_SEGMENT_NAME, SegmentPipeline } from './segment-pipeline.ts';
 
 export interface WalOptions {
   readonly fileSystem: FileSystem;
   readonly directory: string;
-  /** A segment is closed once the next write would take it past this size (a single write may exceed it). */
+  /**
+   * The size segment files are preallocated to. A segment is closed once the next write would take
+   * it past this size (a single larger write still goes into one segment, growing its file).
+   */
   readonly segmentMaxBytes: number;
   /** The largest record payload accepted when reading; larger lengths are treated as damage. */
   readonly maxRecordBytes: number;
@@ -51,7 +60,10 @@ export interface WalRecovery {
 interface Segment {
   readonly path: string;
   readonly sequence: number;
+  /** Where its records end: the offset of the next write. */
   sizeBytes: number;
+  /** The file's size, preallocated zeros included. */
+  fileBytes: number;
   /** The highest entry index written in it (-1: none): it may be deleted once compaction passes this. */
   maxEntryIndex: number;
   /** Size right after the header and prelude; a segment holding no more is never rolled over. */
@@ -62,26 +74,40 @@ export interface WalCounters {
   fileSyncs: number;
   directorySyncs: number;
   bytesWritten: number;
+  /** Segment files prepared ahead of use (each cost one fdatasync, not counted in fileSyncs). */
+  segmentsPrepared: number;
 }
+
+/** Zeros are written in chunks of this size when damage is wiped. */
+const ZERO_CHUNK_BYTES = 1024 * 1024;
 
 export class Wal {
   private readonly options: WalOptions;
   private readonly segments: Segment[];
-  private handle: AppendHandle | undefined;
-  /** Bytes appended to the current segment and not yet synced. */
+  private readonly pipeline: SegmentPipeline;
+  private handle: WritableHandle | undefined;
+  /** Bytes written to the current segment and not yet synced. */
   private dirty = false;
-  readonly counters: WalCounters = { fileSyncs: 0, directorySyncs: 0, bytesWritten: 0 };
+  readonly counters: WalCounters = { fileSyncs: 0, directorySyncs: 0, bytesWritten: 0, segmentsPrepared: 0 };
 
   private constructor(options: WalOptions, segments: Segment[]) {
     this.options = options;
     this.segments = segments;
+    this.pipeline = new SegmentPipeline({
+      fileSystem: options.fileSystem, directory: options.directory, sizeBytes: options.segmentMaxBytes,
+      onPrepared: () => this.counters.segmentsPrepared++,
+    });
   }
 
-  /** Reads and verifies every segment, repairs a torn tail of the last one, and returns the records. */
+  /**
+   * Reads and verifies every segment, wipes a torn tail of the last one, deletes a prepared file
+   * left behind, returns the records, and starts preparing the next segment in the background.
+   */
   static async open(options: WalOptions): Promise<{ wal: Wal; recovery: WalRecovery }> {
     const { fileSystem, directory } = options;
     await fileSystem.makeDirectory(directory);
-    const found = (await fileSystem.list(directory))
+    const names = await fileSystem.list(directory);
+    const found = names
       .map((name) => ({ name, parsed: parseSegmentName(name) }))
       .filter((item) => item.parsed !== undefined)
       .map((item) => ({ path: joinPath(directory, item.name), sequence: item.parsed!.sequence }))
@@ -89,14 +115,25 @@ export class Wal {
     const recovery: WalRecovery = { records: [], tornTails: [], removedFiles: [], segmentsRead: found.length };
     const segments: Segment[] = [];
     const wal = new Wal(options, segments);
-    for (let position = 0; position < found.length; position++) {
-      const { path, sequence } = found[position]!;
-      if (position > 0 && sequence !== found[position - 1]!.sequence + 1) {
-        throw corrupt(path, 0, `the segment before it (sequence ${sequence - 1}) is missing`);
+    try {
+      if (names.includes(PREPARED_SEGMENT_NAME)) {
+        // Only zeros, or the start of a roll-over whose rename never became durable: never acknowledged.
+        await fileSystem.unlink(joinPath(directory, PREPARED_SEGMENT_NAME));
+        recovery.removedFiles.push(joinPath(directory, PREPARED_SEGMENT_NAME));
       }
-      await wal.recoverSegment(path, sequence, position === found.length - 1, recovery);
+      for (let position = 0; position < found.length; position++) {
+        const { path, sequence } = found[position]!;
+        if (position > 0 && sequence !== found[position - 1]!.sequence + 1) {
+          throw corrupt(path, 0, `the segment before it (sequence ${sequence - 1}) is missing`);
+        }
+        await wal.recoverSegment(path, sequence, position === found.length - 1, recovery);
+      }
+      await wal.makeWhatWasReadDurable();
+    } catch (error) {
+      await wal.abandon();
+      throw error;
     }
-    await wal.makeWhatWasReadDurable();
+    wal.pipeline.start();
     return { wal, recovery };
   }
 
@@ -119,8 +156,8 @@ export class Wal {
         const found = scan.records.slice(0, preludeLength + 1).map((item) => item.record.type).join(', ') || 'nothing valid';
         throw corrupt(path, unexpected?.offset ?? scan.validBytes, `the segment starts with ${found} instead of ${PRELUDE_TYPES.join(', ')}`);
       }
-      // Only part of the header and prelude, which are synced before anything else is written:
-      // a segment whose creation was interrupted by a crash.
+      // Only part of the header and prelude, which go out in the first write to a segment: a
+      // roll-over interrupted by a crash before that write was synced (so never acknowledged).
       await fileSystem.unlink(path);
       await fileSystem.syncDirectory(directory);
       this.counters.directorySyncs++;
@@ -129,16 +166,28 @@ export class Wal {
     }
     this.checkHeader(path, sequence, scan.records[0]!.record);
     if (defect !== undefined) {
-      // Made durable with the rest of the last segment at the end of open().
-      await fileSystem.truncate(path, scan.validBytes);
-      recovery.tornTails.push({ file: path, offset: defect.offset, droppedBytes: bytes.byteLength - scan.validBytes });
+      // Zeroed rather than cut off: the file keeps its preallocated size, and no stale record of
+      // the torn write can line up with a later one. Made durable at the end of open().
+      await this.wipe(path, scan.validBytes, scan.contentEnd);
+      recovery.tornTails.push({ file: path, offset: defect.offset, droppedBytes: scan.contentEnd - scan.validBytes });
     }
     let maxEntryIndex = -1;
     for (const located of scan.records) {
       if (located.record.type === 'entries') maxEntryIndex = Math.max(maxEntryIndex, lastOf(located.record.entries).index);
       recovery.records.push({ ...located, file: path });
     }
-    this.segments.push({ path, sequence, sizeBytes: scan.validBytes, maxEntryIndex, preludeBytes: 0 });
+    const preludeBytes = scan.records[PRELUDE_TYPES.length]?.offset ?? scan.validBytes;
+    this.segments.push({ path, sequence, sizeBytes: scan.validBytes, fileBytes: bytes.byteLength, maxEntryIndex, preludeBytes });
+  }
+
+  /** Overwrites bytes [from, to) of the last segment with zeros (not synced). */
+  private async wipe(path: string, from: number, to: number): Promise<void> {
+    this.handle ??= await this.options.fileSystem.openWritable(path);
+    const zeros = new Uint8Array(Math.min(ZERO_CHUNK_BYTES, to - from));
+    for (let offset = from; offset < to; offset += zeros.byteLength) {
+      await this.handle.writeAt(offset, zeros.subarray(0, Math.min(zeros.byteLength, to - offset)));
+    }
+    this.dirty = true;
   }
 
   /**
@@ -160,38 +209,33 @@ export class Wal {
     const previous = this.segments[this.segments.length - 1];
     if (previous !== undefined && previous.sizeBytes !== first.previousSegmentBytes) {
       throw corrupt(previous.path, Math.min(previous.sizeBytes, first.previousSegmentBytes),
-        `the segment is ${previous.sizeBytes} bytes but was ${first.previousSegmentBytes} bytes when the next one was started (cut short or overwritten)`);
+        `its records end at byte ${previous.sizeBytes} but ended at byte ${first.previousSegmentBytes} when the next segment was started (cut short or overwritten)`);
     }
   }
 
   /**
-   * Appends records with one write, then one fdatasync if `sync`. `prelude` is asked for the
+   * Writes records with one write, then one fdatasync if `sync`. `prelude` is asked for the
    * content of a new segment when one must be started (first write, or the current one is full).
+   * `mayRollOver: false` keeps a full segment (a write may exceed its size): for recovery's
+   * repairs, whose prelude would describe the repaired log before the repairs are in the WAL, so
+   * that its compact record would contradict the older segments.
    */
-  async append(records: readonly WalRecord[], sync: boolean, prelude: () => SegmentPrelude): Promise<void> {
-    const encoded = records.map(encodePayload);
-    const totalBytes = encoded.reduce((sum, item) => sum + framedBytes(item), 0);
-    let current = this.segments[this.segments.length - 1];
-    if (current === undefined) {
-      current = await this.startSegment(0, 0, prelude());
-    } else if (current.sizeBytes > current.preludeBytes && current.sizeBytes + totalBytes > this.options.segmentMaxBytes) {
-      await this.closeCurrent();
-      current = await this.startSegment(current.sequence + 1, current.sizeBytes, prelude());
-    }
+  async append(records: readonly WalRecord[], sync: boolean, prelude: () => SegmentPrelude, options: { mayRollOver?: boolean } = {}): Promise<void> {
+    const current = this.segments[this.segments.length - 1];
+    const full = current !== undefined && current.sizeBytes > current.preludeBytes && current.sizeBytes + framedBytes(records) > this.options.segmentMaxBytes;
+    if (current === undefined || (full && options.mayRollOver !== false)) return this.rollOver(records, sync, prelude());
     const handle = await this.currentHandle();
-    const writer = new BinaryWriter(totalBytes);
-    encoded.forEach((item, position) => frameRecord(writer, current.sequence, current.sizeBytes, item, position === 0));
+    const bytes = encodeWrite(records, current.sequence, current.sizeBytes);
     this.dirty = true;
-    await handle.append(writer.finish());
-    current.sizeBytes += totalBytes;
-    this.counters.bytesWritten += totalBytes;
-    for (const record of records) {
-      if (record.type === 'entries') current.maxEntryIndex = Math.max(current.maxEntryIndex, lastOf(record.entries).index);
-    }
+    await handle.writeAt(current.sizeBytes, bytes);
+    current.sizeBytes += bytes.byteLength;
+    current.fileBytes = Math.max(current.fileBytes, current.sizeBytes);
+    this.counters.bytesWritten += bytes.byteLength;
+    noteEntries(current, records);
     if (sync) await this.sync();
   }
 
-  /** fdatasync of the current segment, if anything was appended since the last one. */
+  /** fdatasync of the current segment, if anything was written since the last one. */
   async sync(): Promise<void> {
     if (!this.dirty || this.handle === undefined) return;
     await this.handle.sync();
@@ -217,23 +261,36 @@ export class Wal {
     return deleted;
   }
 
-  async close(): Promise<void> {
-    await this.closeCurrent();
+  /** Resolves once no segment is being prepared in the background (for tests and benchmarks). */
+  settled(): Promise<void> {
+    return this.pipeline.settled();
   }
 
-  /** Closes the current segment without syncing, ignoring errors (after a failure). */
+  async close(): Promise<void> {
+    await this.closeCurrent();
+    if (await this.pipeline.close()) this.counters.directorySyncs++;
+  }
+
+  /** Closes the files without syncing, ignoring errors (after a failure). */
   async abandon(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;
     await handle?.close().catch(() => undefined);
+    await this.pipeline.abandon();
   }
 
-  stats(): { segments: number; bytes: number } {
-    return { segments: this.segments.length, bytes: this.segments.reduce((sum, segment) => sum + segment.sizeBytes, 0) };
+  stats(): { segments: number; bytes: number; fileBytes: number } {
+    let bytes = 0;
+    let fileBytes = 0;
+    for (const segment of this.segments) {
+      bytes += segment.sizeBytes;
+      fileBytes += segment.fileBytes;
+    }
+    return { segments: this.segments.length, bytes, fileBytes };
   }
 
-  private async currentHandle(): Promise<AppendHandle> {
-    if (this.handle === undefined) this.handle = await this.options.fileSystem.openAppend(this.segments[this.segments.length - 1]!.path);
+  private async currentHandle(): Promise<WritableHandle> {
+    this.handle ??= await this.options.fileSystem.openWritable(this.segments[this.segments.length - 1]!.path);
     return this.handle;
   }
 
@@ -244,28 +301,54 @@ export class Wal {
     if (handle !== undefined) await handle.close();
   }
 
-  /** Creates a segment durably: header and prelude written and synced, then the directory synced. */
-  private async startSegment(sequence: number, previousSegmentBytes: number, prelude: SegmentPrelude): Promise<Segment> {
+  /**
+   * Starts the next segment in the prepared file: its header, prelude and `records` in one write
+   * (synced if `sync`), then the rename to the segment's name and a directory sync. A crash before
+   * the write is durable leaves a last segment without a whole prelude, which recovery deletes.
+   */
+  private async rollOver(records: readonly WalRecord[], sync: boolean, prelude: SegmentPrelude): Promise<void> {
     const { fileSystem, directory } = this.options;
-    const path = joinPath(directory, segmentName(sequence, prelude.firstIndex));
-    const records: WalRecord[] = [
-      { type: 'header', sequence, firstIndex: prelude.firstIndex, previousSegmentBytes },
+    const previous = this.segments[this.segments.length - 1];
+    // The previous segment's records must be durable before a header states where they end.
+    await this.closeCurrent();
+    const sequence = previous === undefined ? 0 : previous.sequence + 1;
+    const preludeRecords: WalRecord[] = [
+      { type: 'header', sequence, firstIndex: prelude.firstIndex, previousSegmentBytes: previous?.sizeBytes ?? 0 },
       { type: 'compact', index: prelude.baseIndex, term: prelude.baseTerm },
       { type: 'hard-state', hardState: prelude.hardState },
     ];
-    const writer = new BinaryWriter();
-    records.forEach((record, position) => frameRecord(writer, sequence, 0, encodePayload(record), position === 0));
-    const handle = await fileSystem.openAppend(path);
-    this.handle = handle;
-    await handle.append(writer.finish());
-    await handle.sync();
+    const bytes = encodeWrite([...preludeRecords, ...records], sequence, 0);
+    const prepared = await this.pipeline.take();
+    try {
+      await prepared.handle.writeAt(0, bytes);
+      if (sync) {
+        await prepared.handle.sync();
+        this.counters.fileSyncs++;
+      }
+    } finally {
+      await prepared.handle.close();
+    }
+    const path = joinPath(directory, segmentName(sequence, prelude.firstIndex));
+    await fileSystem.rename(prepared.path, path);
     await fileSystem.syncDirectory(directory);
-    this.counters.fileSyncs++;
     this.counters.directorySyncs++;
-    this.counters.bytesWritten += writer.length;
-    const segment: Segment = { path, sequence, sizeBytes: writer.length, maxEntryIndex: -1, preludeBytes: writer.length };
+    this.counters.bytesWritten += bytes.byteLength;
+    const segment: Segment = {
+      path, sequence, sizeBytes: bytes.byteLength, fileBytes: Math.max(this.options.segmentMaxBytes, bytes.byteLength),
+      maxEntryIndex: -1, preludeBytes: framedBytes(preludeRecords),
+    };
+    noteEntries(segment, records);
     this.segments.push(segment);
-    return segment;
+    this.handle = await fileSystem.openWritable(path);
+    this.dirty = !sync;
+    this.pipeline.start();
+  }
+}
+
+/** Raises the segment's highest entry index to cover the entries in `records`. */
+function noteEntries(segment: Segment, records: readonly WalRecord[]): void {
+  for (const record of records) {
+    if (record.type === 'entries') segment.maxEntryIndex = Math.max(segment.maxEntryIndex, lastOf(record.entries).index);
   }
 }
 
