@@ -106,7 +106,9 @@ export class RaftLog {
 
   commitTo(index: number): void {
     if (index <= this.committed) return;
-    assert(index <= this.lastIndex(), `commit ${index} is beyond the last index ${this.lastIndex()}`);
+    assert(index <= this.lastIndex(),
+      `commit ${index} is beyond the last index ${this.lastIndex()}: this node lost log entries it had acknowledged ` +
+      '(was its data directory wiped or restored from an old copy?). Stop it, remove it from the cluster and add it back as a new member');
     this.committed = index;
   }
 

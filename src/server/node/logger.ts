@@ -19,7 +19,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const pretty = options.pretty ?? process.stdout.isTTY === true;
   const common = { level: options.level ?? 'info', base: options.base ?? {} };
   if (pretty) {
-    return pino({ ...common, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: options.destination ?? 1 } } });
+    return pino({ ...common, transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: options.destination ?? 1 } } });
   }
   return pino(common, pino.destination({ dest: options.destination ?? 1, sync: false }));
 }
