@@ -39,7 +39,7 @@ function render(results: ResultFile[], durationMs: number): string {
     const found = rows.filter((row) => row.client === client && row.feature === feature);
     if (found.length === 0) return '—';
     const worst = found.find((row) => row.result === 'fail') ?? found.find((row) => row.result === 'skip') ?? found[0]!;
-    return worst.result === 'n/a' ? `n/a (${worst.detail})` : CELL[worst.result];
+    return worst.result === 'n/a' ? `n/a: ${worst.detail}` : CELL[worst.result];
   };
   const tests = new Map<string, CompatibilityRow>();
   for (const row of rows) if (row.test !== '' && !tests.has(row.test)) tests.set(row.test, row);
@@ -65,7 +65,9 @@ function render(results: ResultFile[], durationMs: number): string {
     '',
     '| client | test | result | ms | what happened |',
     '|---|---|---|---|---|',
-    ...[...tests.values()].map((row) => `| ${row.client} | ${escape(row.test)} | ${row.result} | ${row.durationMs} | ${escape(row.detail)} |`),
+    ...[...tests.values()]
+      .sort((a, b) => CLIENT_ORDER.indexOf(a.client) - CLIENT_ORDER.indexOf(b.client))
+      .map((row) => `| ${row.client} | ${escape(row.test.replace(/^[^:]+: /, ''))} | ${row.result} | ${row.durationMs} | ${escape(row.detail)} |`),
     '',
     '## Not covered by this matrix',
     '',

@@ -13,5 +13,5 @@ definePythonClientTests({
     second: { name: 'idempotent producer with zstd (1,000, acks=all)', features: [FEATURES.idempotent, FEATURES.compression], detail: 'idempotent, zstd', args: ['zstd', 'true'], exactlyOnce: true },
     failover: { args: ['lz4', 'true'], exactlyOnce: true },
   },
-  notApplicable: [{ feature: FEATURES.failover, why: 'covered by the idempotent row (enable.idempotence=true, lz4)' }],
+  notApplicable: [{ feature: FEATURES.failover, why: 'see the idempotent row: the failover test runs with enable.idempotence=true' }],
 });

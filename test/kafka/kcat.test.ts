@@ -99,7 +99,7 @@ test('kcat: a restarted consumer resumes from the committed offset (zstd batches
   assert.deepEqual([...counts.keys()].sort(), Array.from({ length: 100 }, (_, index) => `later-${index}`).sort());
   return 'zstd batches; only the 100 new messages';
 }));
-notApplicable(CLIENT, FEATURES.failover, 'covered by the idempotent row (kcat runs idempotent here)');
+notApplicable(CLIENT, FEATURES.failover, 'see the idempotent row: kcat runs with enable.idempotence=true');
 
 test('kcat: the leader fails in the middle of idempotent producing; every message delivered and consumed exactly once', compatible(CLIENT, FEATURES.failoverIdempotent, async (context) => {
   if (!available(context)) return;

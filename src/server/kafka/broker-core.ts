@@ -11,6 +11,9 @@ import { GroupCoordinator } from './group-coordinator.ts';
 import type { BrokerParts, ResolvedBrokerOptions } from './options.ts';
 import { PartitionWaiters, partitionKey } from './partition-waiters.ts';
 
+/** Auto-creation happens inside Metadata and Produce requests: it must not hold them long (clients retry). */
+const AUTO_CREATE_TIMEOUT_MS = 5_000;
+
 /** A log command's result, or a thrown NodeError (the proposal failed). */
 type LogOutcome<T extends LogResult['type']> = Extract<LogResult, { type: T }>;
 
@@ -48,6 +51,7 @@ export class BrokerCore {
     this.#self = { nodeId: this.#parts?.nodeId ?? -1, host, port };
   }
 
+  /** Connects to the node; its Raft node must have been started. */
   attach(parts: BrokerParts): void {
     this.#parts = parts;
     this.#self = { ...this.#self, nodeId: parts.nodeId };
@@ -64,6 +68,7 @@ export class BrokerCore {
       this.groups.clear(KAFKA_ERROR.NOT_COORDINATOR);
       this.waiters.wakeAll();
     }));
+    if (!parts.raft.isStopped && parts.raft.role === 'leader') this.#activity.reset(votersOf(parts.raft.raftStatus()), this.options.clock.now());
     this.#scheduleGroupCheck();
     this.#scheduleRetention();
   }
@@ -142,7 +147,7 @@ export class BrokerCore {
     const { defaultPartitions, defaultReplicationFactor, logger } = this.options;
     try {
       const topics = names.map((name) => ({ name, partitions: defaultPartitions, replicationFactor: defaultReplicationFactor }));
-      const result = await this.propose({ type: 'create-topics', topics }, this.options.limits.requestTimeoutMsMax);
+      const result = await this.propose({ type: 'create-topics', topics }, AUTO_CREATE_TIMEOUT_MS);
       for (const topic of result.topics) {
         if (topic.errorCode === KAFKA_ERROR.NONE) logger.info({ topic: topic.name, partitions: topic.partitions }, 'auto-created a topic');
       }

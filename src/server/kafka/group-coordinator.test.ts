@@ -128,4 +128,5 @@ test('commits: outside group management only without a generation; inside, only 
   assert.equal(coordinator.checkCommit('g', 1, a.memberId), KAFKA_ERROR.NONE);
   assert.equal(coordinator.checkCommit('g', 2, a.memberId), KAFKA_ERROR.ILLEGAL_GENERATION);
   assert.equal(coordinator.checkCommit('g', 1, 'other'), KAFKA_ERROR.UNKNOWN_MEMBER_ID);
+  assert.equal(coordinator.checkCommit('g', -1, ''), KAFKA_ERROR.UNKNOWN_MEMBER_ID, 'a group with members takes no commits from outside it');
 });

@@ -317,14 +317,13 @@ export class GroupCoordinator {
   }
 
   /**
-   * An OffsetCommit's right to commit (Kafka's rules): a group the coordinator does not know
-   * accepts commits only from outside group management (generation < 0); a known group needs a
-   * current member and generation and no rebalance in progress.
+   * An OffsetCommit's right to commit (Kafka's rules): a group without members (the coordinator
+   * forgets empty groups) accepts commits only from outside group management (generation < 0); a
+   * group with members needs a current member and generation and no rebalance in progress.
    */
   checkCommit(groupId: string, generationId: number, memberId: string): number {
     const group = this.#groups.get(groupId);
     if (group === undefined) return generationId < 0 ? KAFKA_ERROR.NONE : KAFKA_ERROR.ILLEGAL_GENERATION;
-    if (generationId < 0 && memberId === '') return KAFKA_ERROR.NONE;
     const member = group.members.get(memberId);
     if (member === undefined) return KAFKA_ERROR.UNKNOWN_MEMBER_ID;
     if (group.state === 'PreparingRebalance') return KAFKA_ERROR.REBALANCE_IN_PROGRESS;

@@ -28,10 +28,10 @@ export async function handleMetadata(context: RequestContext, request: MetadataR
   const { core, version } = context;
   const parts = core.parts;
   const names = requestedTopics(version, request);
-  if (parts !== undefined && names !== null && core.options.autoCreateTopics && request.allowAutoTopicCreation) {
-    const missing = names.filter((name) => parts.log.describeTopic(name) === undefined);
-    if (missing.length > 0) await core.autoCreate(missing);
-  }
+  const creatable = parts !== undefined && names !== null && core.options.autoCreateTopics && request.allowAutoTopicCreation;
+  const missing = creatable ? names.filter((name) => parts.log.describeTopic(name) === undefined) : [];
+  // Without a leader nothing can be created: answer at once (LEADER_NOT_AVAILABLE, retriable) rather than hold the request.
+  if (missing.length > 0 && core.view().leaderId !== -1) await core.autoCreate(missing);
   const view = core.view();
   const all = parts === undefined ? [] : parts.log.listTopics().map((topic) => topic.name);
   return {
@@ -40,16 +40,17 @@ export async function handleMetadata(context: RequestContext, request: MetadataR
     clusterId: core.options.clusterId,
     // kafka-python's admin client sends CreateTopics to the controller: it must be a real broker.
     controllerId: view.leaderId !== -1 ? view.leaderId : view.brokers.length > 0 ? core.self.nodeId : -1,
-    topics: (names ?? all).map((name) => topicMetadata(context, name, view)),
+    topics: (names ?? all).map((name) => topicMetadata(context, name, view, missing.includes(name))),
   };
 }
 
-function topicMetadata(context: RequestContext, name: string, view: ClusterView): MetadataResponseTopic {
+/** `creating`: an auto-creation was attempted (or is impossible right now); if the topic is still missing, the client should retry. */
+function topicMetadata(context: RequestContext, name: string, view: ClusterView, creating: boolean): MetadataResponseTopic {
   const invalid = checkTopicName(name);
   const topic = invalid === undefined ? context.core.parts?.log.describeTopic(name) : undefined;
   if (topic === undefined) {
     const errorCode = invalid !== undefined ? KAFKA_ERROR.INVALID_TOPIC_EXCEPTION
-      : context.core.parts === undefined ? KAFKA_ERROR.LEADER_NOT_AVAILABLE : KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION;
+      : context.core.parts === undefined || creating ? KAFKA_ERROR.LEADER_NOT_AVAILABLE : KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION;
     return { errorCode, name, isInternal: false, partitions: [] };
   }
   const partitionError = view.leaderId === -1 ? KAFKA_ERROR.LEADER_NOT_AVAILABLE : KAFKA_ERROR.NONE;
