@@ -176,6 +176,35 @@ test('kafkajs: a restarted consumer resumes from the committed offset', compatib
   assert.deepEqual(consumed.map((message) => message.key).sort(), [...acked].sort(), 'only the messages produced after the commit');
 }));
 
+test('kafkajs: a second consumer joining the group gets partitions (rebalance); together they read everything', compatible(CLIENT, FEATURES.rebalance, async () => {
+  assert.equal(await createTopic(kafka, 'shared', 4), true);
+  const acked = await produce(kafka, 'shared', 'shared', 400);
+  const seen = new Map<string, number>();
+  const partitionsOf = [new Set<number>(), new Set<number>()];
+  const consumers = [0, 1].map(() => kafka.consumer({ groupId: 'shared-group', sessionTimeout: 10_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 }));
+  try {
+    for (const [index, consumer] of consumers.entries()) {
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'shared', fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          partitionsOf[index]!.add(partition);
+          const key = message.key!.toString();
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+        },
+      });
+    }
+    const deadline = Date.now() + 30_000;
+    // Both members hold partitions only once the second join's rebalance completed.
+    while ((seen.size < acked.length || partitionsOf.some((set) => set.size === 0)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(seen.size, acked.length);
+    assert.ok(partitionsOf.every((set) => set.size > 0), `both consumers got partitions: ${partitionsOf.map((set) => [...set].join(','))}`);
+    return `partitions ${partitionsOf.map((set) => [...set].sort().join(',')).join(' | ')}; ${[...seen.values()].filter((count) => count > 1).length} re-read after the rebalance`;
+  } finally {
+    await Promise.all(consumers.map((consumer) => consumer.disconnect()));
+  }
+}));
+
 test('kafkajs: idempotent producer, 1,000 keyed messages, exactly once', compatible(CLIENT, FEATURES.idempotent, async () => {
   assert.equal(await createTopic(kafka, 'payments', 2), true);
   const acked = await produce(kafka, 'payments', 'idem', MESSAGES, { idempotent: true });
