@@ -18,6 +18,7 @@ const GROUPS: readonly { name: string; description: string; register: () => Prom
   { name: 'local', description: 'run a cluster of nodes on this machine (one process per node)', register: async () => (await import('./commands/local.ts')).registerLocal },
   { name: 'cluster', description: 'cluster membership and status', register: async () => (await import('./commands/cluster.ts')).registerCluster },
   { name: 'kv', description: 'read and write keys, transactions, watches, leases', register: async () => (await import('./commands/kv.ts')).registerKv },
+  { name: 'bench', description: 'measure a running cluster (throughput, latency)', register: async () => (await import('./commands/bench.ts')).registerBench },
 ];
 
 /** The program with every group; `load` names the groups whose subcommands and options are loaded. */
