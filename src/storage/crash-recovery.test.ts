@@ -14,6 +14,7 @@ import { FileStorage } from './file-storage.ts';
 import { SimulatedFileSystem } from './simulated-file-system.ts';
 import type { StorageUpdate } from './types.ts';
 import { isStorageError } from './types.ts';
+import { PREPARED_SEGMENT_NAME } from './wal/segment-pipeline.ts';
 
 interface Operation {
   readonly kind: 'append' | 'commit' | 'install' | 'snapshot' | 'compact' | 'crash' | 'crash-during' | 'reopen';
@@ -48,6 +49,7 @@ class CrashRun {
   private crashCountdown = -1;
   restarts = 0;
   tornTails = 0;
+  preparedSegmentCrashes = 0;
 
   constructor(seed: number) {
     this.fileSystem = new SimulatedFileSystem({
@@ -56,9 +58,12 @@ class CrashRun {
     });
   }
 
-  private maybeCrash(_operation: FileOperation): void {
+  private maybeCrash(operation: FileOperation): void {
     if (this.crashCountdown < 0) return;
-    if (this.crashCountdown-- === 0) this.fileSystem.crash();
+    if (this.crashCountdown-- !== 0) return;
+    // Crashes while the next segment is prepared in the background, or a roll-over takes it.
+    if (operation.path.includes(PREPARED_SEGMENT_NAME)) this.preparedSegmentCrashes++;
+    this.fileSystem.crash();
   }
 
   async start(): Promise<void> {
@@ -182,6 +187,7 @@ class CrashRun {
 test('after any crash the storage holds exactly a prefix of what was written, including everything synced', async () => {
   let restarts = 0;
   let tornTails = 0;
+  let preparedSegmentCrashes = 0;
   await fc.assert(
     fc.asyncProperty(fc.integer(), fc.array(operationArbitrary, { minLength: 1, maxLength: 60, size: 'max' }), async (seed, operations) => {
       const run = new CrashRun(seed);
@@ -191,10 +197,12 @@ test('after any crash the storage holds exactly a prefix of what was written, in
       await run.restart();
       restarts += run.restarts;
       tornTails += run.tornTails;
+      preparedSegmentCrashes += run.preparedSegmentCrashes;
     }),
     { numRuns: 150 },
   );
   // The test must exercise what it claims to.
   assert.ok(restarts > 300, `restarts: ${restarts}`);
   assert.ok(tornTails > 20, `torn tails repaired: ${tornTails}`);
+  assert.ok(preparedSegmentCrashes > 20, `crashes on the prepared segment: ${preparedSegmentCrashes}`);
 });

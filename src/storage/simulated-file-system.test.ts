@@ -243,3 +243,21 @@ test('allocation counts against the capacity and stops short when the disk is fu
   assert.equal(await fileSystem.sizeOf('/d/g'), 400);
   await assert.rejects(handle.writeAt(590, new Uint8Array(20)), (error) => isStorageError(error, 'disk-full'));
 });
+
+test('an operation cut by a crash while it is in flight never acts after the crash', async () => {
+  // Whatever turn of the event loop the crash lands on, the write either happened before it
+  // (and, unsynced, is undone) or fails: it never lands on the restarted machine's disk.
+  for (let turns = 0; turns < 8; turns++) {
+    const fileSystem = new SimulatedFileSystem({ beforeOperation: () => undefined });
+    await fileSystem.makeDirectory('/d');
+    const handle = await fileSystem.openWritable('/d/f');
+    await handle.allocate(4);
+    await handle.sync();
+    await fileSystem.syncDirectory('/d');
+    const writing = handle.writeAt(0, bytes(1, 2)).then(() => 'written', () => 'failed');
+    for (let turn = 0; turn < turns; turn++) await Promise.resolve();
+    fileSystem.crash();
+    await writing;
+    assert.deepEqual(await fileSystem.readFile('/d/f'), bytes(0, 0, 0, 0), `crash after ${turns} turns`);
+  }
+});

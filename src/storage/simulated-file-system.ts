@@ -212,32 +212,34 @@ export class SimulatedFileSystem implements FileSystem {
 
   async openAppend(path: string): Promise<AppendHandle> {
     const generation = await this.begin({ kind: 'open-append', path });
+    this.checkAlive(generation, path);
     return new SimulatedHandle(this, path, this.openOrCreate(path), generation);
   }
 
   async openWritable(path: string): Promise<WritableHandle> {
     const generation = await this.begin({ kind: 'open-writable', path });
+    this.checkAlive(generation, path);
     return new SimulatedHandle(this, path, this.openOrCreate(path), generation);
   }
 
   async readFile(path: string): Promise<Uint8Array> {
-    await this.begin({ kind: 'read', path });
+    this.checkAlive(await this.begin({ kind: 'read', path }), path);
     const inode = this.inodeOf(path);
     return inode.read(0, inode.length);
   }
 
   async readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
-    await this.begin({ kind: 'read', path, bytes: length });
+    this.checkAlive(await this.begin({ kind: 'read', path, bytes: length }), path);
     return this.inodeOf(path).read(offset, length);
   }
 
   async list(directory: string): Promise<string[]> {
-    await this.begin({ kind: 'list', path: directory });
+    this.checkAlive(await this.begin({ kind: 'list', path: directory }), directory);
     return [...this.directoryAt(directory).visible.keys()].sort();
   }
 
   async rename(from: string, to: string): Promise<void> {
-    await this.begin({ kind: 'rename', path: `${from} -> ${to}` });
+    this.checkAlive(await this.begin({ kind: 'rename', path: `${from} -> ${to}` }), from);
     if (directoryOf(from) !== directoryOf(to)) {
       throw new StorageError('io', `rename ${from} -> ${to}: the simulated file system renames within one directory only`);
     }
@@ -249,7 +251,7 @@ export class SimulatedFileSystem implements FileSystem {
   }
 
   async unlink(path: string): Promise<void> {
-    await this.begin({ kind: 'unlink', path });
+    this.checkAlive(await this.begin({ kind: 'unlink', path }), path);
     this.inodeOf(path);
     const directory = this.parentOf(path);
     const operation: DirectoryOperation = { kind: 'unlink', name: baseNameOf(path) };
@@ -258,7 +260,7 @@ export class SimulatedFileSystem implements FileSystem {
   }
 
   async makeDirectory(path: string): Promise<void> {
-    await this.begin({ kind: 'make-directory', path });
+    this.checkAlive(await this.begin({ kind: 'make-directory', path }), path);
     const normalized = normalize(path);
     if (normalized === '/') return;
     const parent = directoryOf(normalized);
@@ -270,18 +272,18 @@ export class SimulatedFileSystem implements FileSystem {
   }
 
   async syncDirectory(path: string): Promise<void> {
-    await this.begin({ kind: 'sync-directory', path });
+    this.checkAlive(await this.begin({ kind: 'sync-directory', path }), path);
     this.directoryAt(path).sync();
     this.counters.directorySyncs++;
   }
 
   async truncate(path: string, sizeBytes: number): Promise<void> {
-    await this.begin({ kind: 'truncate', path });
+    this.checkAlive(await this.begin({ kind: 'truncate', path }), path);
     this.inodeOf(path).resize(sizeBytes);
   }
 
   async sizeOf(path: string): Promise<number> {
-    await this.begin({ kind: 'size', path });
+    this.checkAlive(await this.begin({ kind: 'size', path }), path);
     return this.inodeOf(path).length;
   }
 
@@ -338,7 +340,7 @@ export class SimulatedFileSystem implements FileSystem {
 
   async writeTo(handle: SimulatedHandle, inode: Inode, offset: number | 'end', bytes: Uint8Array): Promise<void> {
     const kind = offset === 'end' ? 'append' : 'write';
-    await this.begin({ kind, path: handle.path, bytes: bytes.byteLength }, handle.generation);
+    this.checkAlive(await this.begin({ kind, path: handle.path, bytes: bytes.byteLength }, handle.generation), handle.path);
     const position = offset === 'end' ? inode.length : offset;
     const free = this.freeBytes();
     if (position + bytes.byteLength - inode.length > free) {
@@ -353,7 +355,7 @@ export class SimulatedFileSystem implements FileSystem {
   }
 
   async allocateIn(handle: SimulatedHandle, inode: Inode, sizeBytes: number): Promise<void> {
-    await this.begin({ kind: 'allocate', path: handle.path, bytes: sizeBytes }, handle.generation);
+    this.checkAlive(await this.begin({ kind: 'allocate', path: handle.path, bytes: sizeBytes }, handle.generation), handle.path);
     if (sizeBytes <= inode.length) return;
     const free = this.freeBytes();
     if (sizeBytes - inode.length > free) {
@@ -364,13 +366,13 @@ export class SimulatedFileSystem implements FileSystem {
   }
 
   async syncFile(handle: SimulatedHandle, inode: Inode): Promise<void> {
-    await this.begin({ kind: 'sync', path: handle.path }, handle.generation);
+    this.checkAlive(await this.begin({ kind: 'sync', path: handle.path }, handle.generation), handle.path);
     inode.sync();
     this.counters.fileSyncs++;
   }
 
   async closeHandle(handle: SimulatedHandle): Promise<void> {
-    await this.begin({ kind: 'close', path: handle.path }, handle.generation);
+    this.checkAlive(await this.begin({ kind: 'close', path: handle.path }, handle.generation), handle.path);
   }
 
   private openOrCreate(path: string): Inode {
@@ -394,7 +396,11 @@ export class SimulatedFileSystem implements FileSystem {
     return new StorageError('disk-full', `${operation} ${path}: the disk is full (${this.options.capacityBytes} bytes); free space and restart`, { file: path });
   }
 
-  /** Runs the hook, then fails if a crash happened before or during it. Returns the generation. */
+  /**
+   * Runs the hook, then fails if a crash happened before or during it. Returns the generation,
+   * which the caller checks again right before acting: awaiting this promise takes a turn of the
+   * event loop, in which an operation running concurrently may crash the machine.
+   */
   private async begin(operation: FileOperation, generation = this.generation): Promise<number> {
     this.checkAlive(generation, operation.path);
     if (this.options.beforeOperation !== undefined) await this.options.beforeOperation(operation);

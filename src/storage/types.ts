@@ -44,8 +44,8 @@ export interface StorageStats {
   readonly walFileBytes: number;
   readonly walSegments: number;
   /**
-   * WAL segment files prepared ahead of use (filled with zeros and synced in the background, one
-   * fdatasync each, not counted in fileSyncs).
+   * WAL segment files prepared ahead of use (filled with zeros and synced in the background: one
+   * fdatasync and one directory fsync each, not counted in fileSyncs and directorySyncs).
    */
   readonly walSegmentsPrepared: number;
   /** Snapshot files kept and their total size. */

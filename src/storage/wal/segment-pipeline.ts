@@ -4,8 +4,11 @@
 // segment ever has to commit a size change (see WritableHandle in ../file-system.ts).
 //
 // The prepared file holds nothing but zeros and is never read as a segment (its name is not a
-// segment name). Recovery deletes one left behind by a crash or a killed process; its creation
-// need not be durable before a roll-over renames it, because the roll-over syncs the directory.
+// segment name). Its creation is made durable too (a directory sync, also in the background), so
+// the roll-over's directory sync only has the rename to commit. Recovery deletes a prepared file
+// left behind by a crash or a killed process, even one a roll-over had started writing into: the
+// rename that would have made it a segment did not become durable, so that save was never
+// acknowledged.
 import type { FileSystem, WritableHandle } from '../file-system.ts';
 import { joinPath } from '../file-system.ts';
 
@@ -21,7 +24,7 @@ export interface SegmentPipelineOptions {
   readonly fileSystem: FileSystem;
   readonly directory: string;
   readonly sizeBytes: number;
-  /** Called once per segment prepared (it cost one fdatasync, off the save path). */
+  /** Called once per segment prepared (it cost one fdatasync and one directory fsync, off the save path). */
   readonly onPrepared: () => void;
 }
 
@@ -99,6 +102,7 @@ export class SegmentPipeline {
     try {
       await handle.allocate(sizeBytes);
       await handle.sync();
+      await fileSystem.syncDirectory(directory);
     } catch (error) {
       await handle.close().catch(() => undefined);
       throw error;

@@ -74,7 +74,10 @@ export interface WalCounters {
   fileSyncs: number;
   directorySyncs: number;
   bytesWritten: number;
-  /** Segment files prepared ahead of use (each cost one fdatasync, not counted in fileSyncs). */
+  /**
+   * Segment files prepared ahead of use, each at the cost of one fdatasync and one directory
+   * fsync, in the background (not counted in fileSyncs and directorySyncs).
+   */
   segmentsPrepared: number;
 }
 
