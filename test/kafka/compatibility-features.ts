@@ -10,7 +10,7 @@ export const FEATURES = {
   produce: 'produce 1,000 keyed, acks=all',
   consumeGroup: 'consume in a group, commit offsets',
   resume: 'restart consumer, resume from committed offset',
-  rebalance: 'two consumers split the partitions (rebalance)',
+  rebalance: 'a second consumer joins: partitions shared (rebalance)',
   idempotent: 'idempotent producer',
   compression: 'compressed batches',
   failover: 'leader failure mid-produce: none lost (at least once)',

@@ -14,7 +14,7 @@ import type { CompatibilityRow } from './compatibility-features.ts';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const CLIENT_FILES = ['kafkajs.test.ts', 'kcat.test.ts', 'kafka-python.test.ts', 'confluent-kafka.test.ts'];
-const CLIENT_ORDER = ['kafkajs', 'kcat (librdkafka)', 'kafka-python', 'confluent-kafka'];
+const CLIENT_ORDER = ['kafkajs', 'kcat', 'kafka-python', 'confluent-kafka'];
 const CELL: Record<CompatibilityRow['result'], string> = { pass: 'pass', fail: '**FAIL**', skip: 'skipped', 'n/a': 'n/a' };
 
 interface ResultFile {

@@ -8,6 +8,7 @@ definePythonClientTests({
   client: 'confluent-kafka',
   module: 'confluent_kafka',
   script: 'confluent_kafka_client.py',
+  versionExpression: "confluent_kafka.version()[0] + ', librdkafka ' + confluent_kafka.libversion()[0]",
   produceVariants: {
     plain: ['none', 'false'],
     second: { name: 'idempotent producer with zstd (1,000, acks=all)', features: [FEATURES.idempotent, FEATURES.compression], detail: 'idempotent, zstd', args: ['zstd', 'true'], exactlyOnce: true },

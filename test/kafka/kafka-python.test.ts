@@ -8,6 +8,7 @@ definePythonClientTests({
   client: 'kafka-python',
   module: 'kafka',
   script: 'kafka_python_client.py',
+  versionExpression: 'kafka.__version__',
   produceVariants: {
     plain: ['none'],
     second: { name: 'gzip-compressed batches, 1,000 keyed', features: [FEATURES.compression], detail: 'gzip', args: ['gzip'], exactlyOnce: true },

@@ -11,7 +11,7 @@ import { expectSuccess, run, start } from './processes.ts';
 import { createTopic } from './protocol-helpers.ts';
 import { RawKafkaClient } from './raw-client.ts';
 
-const CLIENT = 'kcat (librdkafka)';
+const CLIENT = 'kcat';
 const MESSAGES = 1_000;
 const version = spawnSync('kcat', ['-V'], { encoding: 'utf8' });
 if (version.status === 0) recordClientVersion(CLIENT, /Version (\S+).*librdkafka (\S+)/s.exec(version.stdout)?.slice(1).join(', librdkafka ') ?? 'unknown');

@@ -25,6 +25,8 @@ export interface PythonClientSpec {
   /** The module to probe (`import <module>`). */
   readonly module: string;
   readonly script: string;
+  /** A Python expression (after `import <module>`) giving the version shown in the matrix. */
+  readonly versionExpression: string;
   /** Extra produce arguments after COMPRESSION (confluent-kafka: the idempotence flag). */
   readonly produceVariants: {
     readonly plain: readonly string[];
@@ -52,7 +54,7 @@ function lastJson<T>(result: ProcessResult): T {
 
 export function definePythonClientTests(spec: PythonClientSpec): void {
   const script = join(import.meta.dirname, 'clients', spec.script);
-  const probe = spawnSync(PYTHON, ['-c', `import ${spec.module}; print(getattr(${spec.module}, '__version__', ''))`], { encoding: 'utf8' });
+  const probe = spawnSync(PYTHON, ['-c', `import ${spec.module}; print(${spec.versionExpression})`], { encoding: 'utf8' });
   if (probe.status === 0) recordClientVersion(spec.client, probe.stdout.trim());
   for (const { feature, why } of spec.notApplicable ?? []) notApplicable(spec.client, feature, why);
   let cluster: TestCluster;

@@ -168,9 +168,14 @@ export class BrokerCore {
     const { clock, groups } = this.options;
     this.#groupTimer = clock.setTimer(() => {
       if (this.#stopped) return;
-      if (this.isLeader()) {
-        this.groups.check();
-        this.view(); // samples which voters are active (see VoterActivity)
+      try {
+        if (this.isLeader()) {
+          this.groups.check();
+          this.view(); // samples which voters are active (see VoterActivity)
+        }
+      } catch (error) {
+        // A bug must not take the process down from a timer: log it loudly, keep serving.
+        this.options.logger.error({ error: (error as Error).message, stack: (error as Error).stack }, 'the Kafka group check failed');
       }
       this.#scheduleGroupCheck();
     }, groups.checkIntervalMs);

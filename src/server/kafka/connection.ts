@@ -122,10 +122,18 @@ export class KafkaConnection {
           'the Kafka broker failed to handle a request; closing the connection');
         slot.outcome = { kind: 'close', reason: 'internal error' };
       },
-    ).finally(() => {
-      this.#host.release(frame.length);
+    ).finally(() => this.#settled(frame.length));
+  }
+
+  /** A request finished: give its budget back and write what can be written. Never throws (it runs detached). */
+  #settled(frameBytes: number): void {
+    this.#host.release(frameBytes);
+    try {
       this.#flush();
-    });
+    } catch (error) {
+      this.#host.core.options.logger.error({ remote: this.#remote, error: (error as Error).message, stack: (error as Error).stack }, 'the Kafka broker failed to write a response; closing the connection');
+      this.close('internal error');
+    }
   }
 
   #context(decoded: DecodedRequest): RequestContext {
