@@ -72,9 +72,11 @@ test('a rebalance: two members, generations, leader assignment passed through, e
   const secondJoin = second.send(5, joinRequest(group, ''));
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(await heartbeat(first, group, 1, a.memberId), KAFKA_ERROR.REBALANCE_IN_PROGRESS, 'the first member learns of the rebalance');
-  assert.equal(await commit(first, group, 1, a.memberId, 'x', 0n), KAFKA_ERROR.REBALANCE_IN_PROGRESS);
+  assert.equal(await createTopic(first, 'rebalance-topic'), 0);
+  assert.equal(await commit(first, group, 1, a.memberId, 'rebalance-topic', 3n), 0, 'a member commits what it consumed before rejoining');
   const aAgain = await first.send(5, joinRequest(group, a.memberId));
   const b = await secondJoin;
+  assert.equal(await commit(first, group, 2, a.memberId, 'rebalance-topic', 4n), KAFKA_ERROR.REBALANCE_IN_PROGRESS, 'joined, not yet synced');
   assert.deepEqual([aAgain.generationId, b.generationId], [2, 2]);
   assert.equal(aAgain.leader, a.memberId, 'the leader stays');
   assert.deepEqual(aAgain.members.map((member) => member.memberId).sort(), [a.memberId, b.memberId].sort());
@@ -127,6 +129,7 @@ test('offsets: commits follow the group rules; OffsetFetch reads them back; simp
   assert.equal(await commit(client, 'ghost-group', 5, 'ghost-member', 'offsets-topic', 1n), KAFKA_ERROR.ILLEGAL_GENERATION);
   assert.equal(await commit(client, 'simple-group', -1, '', 'no-such-topic', 1n), KAFKA_ERROR.UNKNOWN_TOPIC_OR_PARTITION);
   const joined = await client.send(5, joinRequest('managed-group', ''));
+  await client.send(3, { apiKey: 14, message: { groupId: 'managed-group', generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: null, assignments: [] } });
   assert.equal(await commit(client, 'managed-group', joined.generationId, joined.memberId, 'offsets-topic', 7n), 0);
   assert.equal(await commit(client, 'managed-group', joined.generationId + 1, joined.memberId, 'offsets-topic', 8n), KAFKA_ERROR.ILLEGAL_GENERATION);
   assert.equal(await commit(client, 'managed-group', joined.generationId, 'stranger', 'offsets-topic', 8n), KAFKA_ERROR.UNKNOWN_MEMBER_ID);

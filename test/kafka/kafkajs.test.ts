@@ -180,26 +180,28 @@ test('kafkajs: a second consumer joining the group gets partitions (rebalance); 
   assert.equal(await createTopic(kafka, 'shared', 4), true);
   const acked = await produce(kafka, 'shared', 'shared', 400);
   const seen = new Map<string, number>();
-  const partitionsOf = [new Set<number>(), new Set<number>()];
+  const assignments: number[][] = [[], []];
   const consumers = [0, 1].map(() => kafka.consumer({ groupId: 'shared-group', sessionTimeout: 10_000, heartbeatInterval: 300, maxWaitTimeInMs: 100 }));
   try {
     for (const [index, consumer] of consumers.entries()) {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        assignments[index] = [...(payload.memberAssignment['shared'] ?? [])].sort();
+      });
       await consumer.connect();
       await consumer.subscribe({ topic: 'shared', fromBeginning: true });
       await consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          partitionsOf[index]!.add(partition);
+        eachMessage: async ({ message }) => {
           const key = message.key!.toString();
           seen.set(key, (seen.get(key) ?? 0) + 1);
         },
       });
     }
+    const split = (): boolean => assignments.every((partitions) => partitions.length > 0) && new Set(assignments.flat()).size === 4 && assignments.flat().length === 4;
     const deadline = Date.now() + 30_000;
-    // Both members hold partitions only once the second join's rebalance completed.
-    while ((seen.size < acked.length || partitionsOf.some((set) => set.size === 0)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while ((seen.size < acked.length || !split()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(split(), `the 4 partitions are split between both consumers: ${JSON.stringify(assignments)}`);
     assert.equal(seen.size, acked.length);
-    assert.ok(partitionsOf.every((set) => set.size > 0), `both consumers got partitions: ${partitionsOf.map((set) => [...set].join(','))}`);
-    return `partitions ${partitionsOf.map((set) => [...set].sort().join(',')).join(' | ')}; ${[...seen.values()].filter((count) => count > 1).length} re-read after the rebalance`;
+    return `assignments ${assignments.map((partitions) => partitions.join(',')).join(' | ')}; ${[...seen.values()].filter((count) => count > 1).length} messages read twice around the rebalance`;
   } finally {
     await Promise.all(consumers.map((consumer) => consumer.disconnect()));
   }

@@ -125,6 +125,8 @@ test('commits: outside group management only without a generation; inside, only 
   clock.now += 300;
   coordinator.check();
   const a = await joined;
+  assert.equal(coordinator.checkCommit('g', 1, a.memberId), KAFKA_ERROR.REBALANCE_IN_PROGRESS, 'joined but not synced');
+  await coordinator.sync('g', 1, a.memberId, []);
   assert.equal(coordinator.checkCommit('g', 1, a.memberId), KAFKA_ERROR.NONE);
   assert.equal(coordinator.checkCommit('g', 2, a.memberId), KAFKA_ERROR.ILLEGAL_GENERATION);
   assert.equal(coordinator.checkCommit('g', 1, 'other'), KAFKA_ERROR.UNKNOWN_MEMBER_ID);

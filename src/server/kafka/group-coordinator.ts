@@ -319,15 +319,18 @@ export class GroupCoordinator {
   /**
    * An OffsetCommit's right to commit (Kafka's rules): a group without members (the coordinator
    * forgets empty groups) accepts commits only from outside group management (generation < 0); a
-   * group with members needs a current member and generation and no rebalance in progress.
+   * group with members needs a current member and generation. While a rebalance is being
+   * prepared, members still commit with their current generation (so they can commit what they
+   * consumed before rejoining); between join and sync they get REBALANCE_IN_PROGRESS.
    */
   checkCommit(groupId: string, generationId: number, memberId: string): number {
     const group = this.#groups.get(groupId);
     if (group === undefined) return generationId < 0 ? KAFKA_ERROR.NONE : KAFKA_ERROR.ILLEGAL_GENERATION;
     const member = group.members.get(memberId);
     if (member === undefined) return KAFKA_ERROR.UNKNOWN_MEMBER_ID;
-    if (group.state === 'PreparingRebalance') return KAFKA_ERROR.REBALANCE_IN_PROGRESS;
     if (generationId !== group.generationId) return KAFKA_ERROR.ILLEGAL_GENERATION;
+    // Between the join and the leader's sync the member has a generation but no assignment yet.
+    if (group.state === 'CompletingRebalance') return KAFKA_ERROR.REBALANCE_IN_PROGRESS;
     member.lastHeartbeatMs = this.#now();
     return KAFKA_ERROR.NONE;
   }
