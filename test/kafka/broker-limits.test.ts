@@ -14,7 +14,7 @@ let cluster: TestCluster;
 before(async () => {
   cluster = await TestCluster.start({
     size: 1,
-    broker: { limits: { inFlightRequestsPerConnectionMax: 4, inFlightRequestsMax: 6, frameBytesMax: 64 * 1024, idleConnectionMs: 400 } },
+    broker: { limits: { inFlightRequestsPerConnectionMax: 4, inFlightRequestsMax: 6, frameBytesMax: 64 * 1024, idleConnectionMs: 400, proposalBytesMax: 1024 } },
   });
 });
 
@@ -40,6 +40,25 @@ test('hundreds of pipelined requests on three connections are all answered in or
     assert.equal(member.state.log.partitionInfo('bounded', 0)?.highWatermark, 150);
   } finally {
     for (const client of clients) client.close();
+  }
+});
+
+test('a Produce bigger than one proposal is split into several log entries, in order', async () => {
+  const member = cluster.members[0]!;
+  const client = await RawKafkaClient.connect(member.kafka);
+  try {
+    assert.equal(await createTopic(client, 'split', 4), 0);
+    const before = member.raft.counters.proposalsCommitted;
+    const value = 'v'.repeat(600);
+    const response = await client.send(7, {
+      apiKey: 0,
+      message: { transactionalId: null, acks: -1, timeoutMs: 5_000, topicData: [{ name: 'split', partitionData: [0, 1, 2, 3, 0].map((index, position) => ({ index, records: batchOf([`${position}${value}`]) })) }] },
+    });
+    const answers = response.responses[0]!.partitionResponses;
+    assert.deepEqual(answers.map((answer) => [answer.index, answer.errorCode, answer.baseOffset]), [[0, 0, 0n], [1, 0, 0n], [2, 0, 0n], [3, 0, 0n], [0, 0, 1n]]);
+    assert.ok(member.raft.counters.proposalsCommitted - before >= 5, 'one entry per ~1 KiB of records');
+  } finally {
+    client.close();
   }
 });
 

@@ -54,6 +54,11 @@ export interface KafkaBrokerLimits {
   readonly fetchWaitMsMax: number;
   /** A Fetch response carries at most this many record bytes, whatever it asks for. */
   readonly fetchResponseBytesMax: number;
+  /**
+   * Bytes of records or offsets in one log command: a request carrying more is split into several
+   * proposals (a Raft entry must stay far below the peer transport's frame limit).
+   */
+  readonly proposalBytesMax: number;
   /** Produce, CreateTopics and the like wait at most this long for the commit. */
   readonly requestTimeoutMsMax: number;
   /** Consumer groups held in memory on the coordinator. */
@@ -71,6 +76,7 @@ export const DEFAULT_KAFKA_BROKER_LIMITS: KafkaBrokerLimits = {
   idleConnectionMs: 10 * 60 * 1000,
   fetchWaitMsMax: 30_000,
   fetchResponseBytesMax: 64 * 1024 * 1024,
+  proposalBytesMax: 4 * 1024 * 1024,
   requestTimeoutMsMax: 60_000,
   groupsMax: 10_000,
   membersPerGroupMax: 1_000,

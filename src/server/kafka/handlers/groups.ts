@@ -9,6 +9,7 @@ import type {
 } from '../../../protocol/kafka/index.ts';
 import { checkGroupId } from '../../../state/log/index.ts';
 import type { CommitOffset, CommittedOffset } from '../../../state/log/index.ts';
+import { chunkItems } from '../chunks.ts';
 import { proposalErrorCode } from '../errors.ts';
 import type { RequestContext } from './context.ts';
 
@@ -123,10 +124,9 @@ export async function handleOffsetCommit(context: RequestContext, request: Offse
 
 async function commitInChunks(context: RequestContext, group: string, offsets: { at: [number, number]; offset: CommitOffset }[], codes: number[][]): Promise<void> {
   const { core } = context;
-  const chunkSize = core.parts!.log.limits.maxCommandItems;
   const chunks: Promise<void>[] = [];
-  for (let start = 0; start < offsets.length; start += chunkSize) {
-    const chunk = offsets.slice(start, start + chunkSize);
+  const sizeOf = (item: { offset: CommitOffset }): number => 32 + item.offset.topic.length + (item.offset.metadata?.length ?? 0);
+  for (const chunk of chunkItems(offsets, sizeOf, core.parts!.log.limits.maxCommandItems, core.options.limits.proposalBytesMax)) {
     const command = { type: 'commit-offsets' as const, group, timestampMs: core.options.wallClockMs(), offsets: chunk.map((item) => item.offset) };
     chunks.push(core.propose(command, core.options.limits.requestTimeoutMsMax).then(
       (result) => result.partitions.forEach((outcome, index) => {

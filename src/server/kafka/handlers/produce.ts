@@ -7,6 +7,7 @@ import { KAFKA_ERROR } from '../../../protocol/kafka/index.ts';
 import type { InitProducerIdRequest, InitProducerIdResponse, PartitionProduceResponse, ProduceRequest, ProduceResponse } from '../../../protocol/kafka/index.ts';
 import { checkProduceRecords } from '../../../state/log/index.ts';
 import type { AppendPartition, AppendResult } from '../../../state/log/index.ts';
+import { chunkItems } from '../chunks.ts';
 import { proposalErrorCode } from '../errors.ts';
 import type { RequestContext } from './context.ts';
 
@@ -63,10 +64,9 @@ async function issueAppends(context: RequestContext, request: ProduceRequest, sl
   });
   if (items.length === 0) return { completion: Promise.resolve() };
   const timeoutMs = core.requestTimeoutMs(request.timeoutMs);
-  const chunkSize = parts.log.limits.maxCommandItems;
   const proposals: Promise<void>[] = [];
-  for (let start = 0; start < items.length; start += chunkSize) {
-    const chunk = items.slice(start, start + chunkSize);
+  const { limits } = core.options;
+  for (const chunk of chunkItems(items, (item) => item.append.records.length + item.append.topic.length, parts.log.limits.maxCommandItems, limits.proposalBytesMax)) {
     const command = { type: 'append' as const, timestampMs: core.options.wallClockMs(), partitions: chunk.map((item) => item.append) };
     proposals.push(core.propose(command, timeoutMs).then(
       (result: AppendResult) => result.partitions.forEach((outcome, index) => {
