@@ -66,8 +66,10 @@ function stepsOf(entries: readonly ScheduledFault[]): Step[] {
     { atMs: entry.atMs, kind: 'start', entry: index },
     { atMs: entry.atMs + entry.durationMs, kind: 'stop', entry: index },
   ]);
-  // At equal times stops go first, so back-to-back windows of one fault do not overlap.
-  return steps.sort((a, b) => a.atMs - b.atMs || (a.kind === b.kind ? a.entry - b.entry : a.kind === 'stop' ? -1 : 1));
+  // At equal times stops go first, so back-to-back windows of one fault do not overlap; but a
+  // zero-length window's stop comes after its own start.
+  const rank = (step: Step): number => (step.kind === 'start' ? 1 : entries[step.entry]!.durationMs === 0 ? 2 : 0);
+  return steps.sort((a, b) => a.atMs - b.atMs || rank(a) - rank(b) || a.entry - b.entry);
 }
 
 export class FaultTimeline {
