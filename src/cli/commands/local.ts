@@ -127,15 +127,25 @@ async function runUp(serveFlags: string[], options: LocalOptions & { nodes?: str
   if (options.foreground === true) await foreground(cluster, options.json === true);
 }
 
+/** The Kafka bootstrap servers: every node's Kafka address. */
+function kafkaServers(statuses: readonly LocalNodeStatus[]): string[] {
+  return statuses.flatMap((node) => (node.kafka === null ? [] : [node.kafka]));
+}
+
 function printUp(cluster: LocalCluster, statuses: readonly LocalNodeStatus[], json: boolean): void {
   if (json) {
-    writeJson({ clusterId: cluster.clusterId, directory: cluster.directory, endpoints: cluster.endpoints(), ticket: cluster.ticket(), nodes: statuses.map(nodeJson) });
+    writeJson({
+      clusterId: cluster.clusterId, directory: cluster.directory, endpoints: cluster.endpoints(), bootstrapServers: kafkaServers(statuses),
+      ticket: cluster.ticket(), nodes: statuses.map(nodeJson),
+    });
     return;
   }
   const dir = shown(cluster.directory);
   writeLine(`cluster ${cluster.clusterId} is up: ${statuses.length} node${statuses.length === 1 ? '' : 's'} in ${dir}`);
   writeLine(table(statuses.map((node) => ['  ' + node.name, `client ${node.client}`, `peer ${node.peer}`, ...(node.kafka === null ? [] : [`kafka ${node.kafka}`]), `pid ${node.pid ?? '-'}`, node.role ?? '-', `log ${shown(node.logFile)}`])));
   writeLine(`endpoints: ${cluster.endpoints().join(',')}`);
+  const kafka = kafkaServers(statuses);
+  if (kafka.length > 0) writeLine(`kafka:     --bootstrap-server ${kafka.join(',')}   (any node; e.g. kcat -b ${kafka[0]} -L)`);
   writeLine(`ticket:    ${cluster.ticket()}`);
   const dirFlag = dir === DEFAULT_LOCAL_DIR ? '' : ` --dir ${dir}`;
   if (dir !== DEFAULT_LOCAL_DIR) writeLine(`use it:    export CAIRN_ENDPOINTS=${cluster.endpoints().join(',')}`);

@@ -68,8 +68,10 @@ export const SETTINGS: readonly SettingDefinition[] = [
   { key: 'clientPort', type: 'port', group: NETWORK, placeholder: '<port>', default: 2379, help: 'client (HTTP API) port; 0 picks a free one' },
   { key: 'peerAdvertise', type: 'address', group: NETWORK, placeholder: '<host:port>', help: 'peer address other members dial, when it differs from host:--peer-port (NAT, containers)' },
   { key: 'clientAdvertise', type: 'address', group: NETWORK, placeholder: '<host:port>', help: 'client address given to clients and other members, when it differs from host:--client-port' },
-  { key: 'kafkaPort', type: 'port', group: NETWORK, placeholder: '<port>', default: 9092, help: 'Kafka protocol port (when this build has the Kafka broker)' },
-  { key: 'kafkaAdvertisedAddr', type: 'address', group: NETWORK, placeholder: '<host:port>', help: 'Kafka address given to Kafka clients, when it differs from host:--kafka-port' },
+  { key: 'kafkaPort', type: 'port', group: NETWORK, placeholder: '<port>', default: 9092, help: 'Kafka protocol port (Kafka clients bootstrap from any node)' },
+  { key: 'kafkaAdvertisedAddr', type: 'address', group: NETWORK, placeholder: '<host:port>', help: 'Kafka address given to Kafka clients in Metadata, when it differs from host:--kafka-port' },
+  flag('kafkaAutoCreateTopics', NETWORK, 'create a topic when a Kafka client asks for an unknown one (as Kafka does by default)', d.kafkaAutoCreateTopics),
+  integer('kafkaDefaultPartitions', NETWORK, 'partitions of topics created automatically', d.kafkaDefaultPartitions),
   // ---- Raft and storage ----
   integer('tickMs', RAFT, 'Raft tick length', d.tickMs, '<ms>'),
   integer('electionTimeoutTicks', RAFT, 'ticks without a leader before an election (randomized up to twice this)', d.electionTimeoutTicks, '<ticks>'),
@@ -149,4 +151,6 @@ export const NODE_OPTION_SOURCES = {
   compactionRetainRevisions: ['compactionRetainRevisions'], compactionIntervalMs: ['compactionIntervalMs'], joinTimeoutMs: ['joinTimeoutMs'],
   transferLeadershipOnStop: ['transferLeadershipOnStop'], walSegmentMaxBytes: ['walSegmentMaxBytes'], lmdbMapSizeBytes: ['lmdbMapSizeBytes'],
   processMetrics: ['processMetrics'],
+  kafkaListen: ['listenHost', 'kafkaPort'], kafkaAdvertise: ['kafkaAdvertisedAddr', 'advertiseHost', 'kafkaPort'],
+  kafkaAutoCreateTopics: ['kafkaAutoCreateTopics'], kafkaDefaultPartitions: ['kafkaDefaultPartitions'],
 } as const satisfies Record<NodeOptionKey, readonly string[]>;

@@ -1,8 +1,8 @@
 // One Cairn node: data directory (lock, identity), durable Raft log (FileStorage), applied state
 // (lmdb), peer transport (TCP), the Raft runtime, the KV's WatchHub and Lessor, the leader's
-// timed duties, metrics, and the HTTP API. Lifecycle:
+// timed duties, metrics, the HTTP API and the Kafka broker. Lifecycle:
 //
-//   start()  lock the data dir, open storage and state, serve HTTP, then enter the cluster:
+//   start()  lock the data dir, open storage and state, serve HTTP and Kafka, then enter the cluster:
 //            - the data dir already holds cluster state: restart from it;
 //            - `init`: create a new cluster with this node as its only voter;
 //            - `join`: ask a member to add this node as a learner, then start;
@@ -23,6 +23,7 @@ import { TcpTransport } from '../../transport/index.ts';
 import type { WireInitResponse, WireJoinRequest, WireNodeStatus } from '../http/api-types.ts';
 import type { ApiHost, ApiSettings, NodePhase, RunningParts } from '../http/host.ts';
 import { HttpApi } from '../http/http-server.ts';
+import { KafkaBroker } from '../kafka/index.ts';
 import { joinProof, verifyJoinProof } from '../http/join-proof.ts';
 import type { JoinProofCheck } from '../http/join-proof.ts';
 import { DataDirectory } from './data-dir.ts';
@@ -76,6 +77,8 @@ export class CairnNode implements ApiHost {
   #running: RunningParts | undefined;
   #duties: LeaderDuties | undefined;
   #http: HttpApi | undefined;
+  #kafka: KafkaBroker | undefined;
+  #kafkaAddress: string | undefined;
   #clientAddress = '';
   #peerAddress: string | undefined;
   #failure: Error | undefined;
@@ -117,6 +120,7 @@ export class CairnNode implements ApiHost {
       });
       this.#throwIfStopping();
       await this.#startHttp();
+      await this.#startKafka();
       this.#throwIfStopping();
       await this.#enterCluster();
     } catch (error) {
@@ -150,6 +154,22 @@ export class CairnNode implements ApiHost {
     const bound = await this.#http.start();
     this.#clientAddress = advertised(bound, this.options.clientAdvertise, 'clientAdvertise');
     this.logger.info({ client: this.#clientAddress }, 'HTTP API listening');
+  }
+
+  /**
+   * Kafka listens before the node enters the cluster, because its advertised address goes into
+   * this node's membership record; it is attached to the Raft node once that runs.
+   */
+  async #startKafka(): Promise<void> {
+    const broker = new KafkaBroker({
+      listen: listenParts(this.options.kafkaListen), ...(this.options.kafkaAdvertise === undefined ? {} : { advertisedAddress: this.options.kafkaAdvertise }),
+      logger: childLogger(this.logger, { component: 'kafka' }), autoCreateTopics: this.options.kafkaAutoCreateTopics,
+      defaultPartitions: this.options.kafkaDefaultPartitions,
+    });
+    const bound = await broker.start();
+    this.#kafka = broker;
+    this.#kafkaAddress = broker.advertisedAddress() ?? advertised(bound, this.options.kafkaAdvertise, 'kafkaAdvertise');
+    this.logger.info({ kafka: this.#kafkaAddress }, 'Kafka protocol listening');
   }
 
   async #enterCluster(): Promise<void> {
@@ -223,7 +243,7 @@ export class CairnNode implements ApiHost {
 
   #ownAddresses(autoPromote: boolean): MemberAddresses {
     return {
-      peer: this.#peerAddress!, client: this.#clientAddress,
+      peer: this.#peerAddress!, client: this.#clientAddress, ...(this.#kafkaAddress === undefined ? {} : { kafka: this.#kafkaAddress }),
       ...(this.options.name === undefined ? {} : { name: this.options.name }), ...(autoPromote ? { autoPromote } : {}),
     };
   }
@@ -255,6 +275,7 @@ export class CairnNode implements ApiHost {
     const transport = this.#transport!;
     this.#running = { raft, kv: state.kv, members: state.members, watches, lessor, transportStats: () => transport.stats() };
     raft.start();
+    this.#kafka?.attach({ nodeId: identity.nodeId, raft, log: state.log, members: state.members });
     this.#duties = new LeaderDuties({
       raft, kv: state.kv, lessor, logger: childLogger(this.logger, { component: 'leases' }), leaseCheckIntervalMs: options.leaseCheckIntervalMs,
       leaseCheckpointIntervalMs: options.leaseCheckpointIntervalMs, compactionRetainRevisions: options.compactionRetainRevisions,
@@ -359,6 +380,7 @@ export class CairnNode implements ApiHost {
     this.#duties?.stop();
     if (this.#failureTimer !== undefined) clearInterval(this.#failureTimer);
     const httpClosed = this.#http?.close(HTTP_CLOSE_GRACE_MS);
+    await this.#kafka?.stop().catch((error: Error) => this.logger.warn({ error: error.message }, 'closing the Kafka listener failed'));
     const running = this.#running;
     await running?.raft.stop();
     await httpClosed;
@@ -390,6 +412,11 @@ export class CairnNode implements ApiHost {
 
   clientAddress(): string {
     return this.#clientAddress;
+  }
+
+  /** The Kafka address this node advertises to Kafka clients. */
+  kafkaAddress(): string | undefined {
+    return this.#kafkaAddress;
   }
 
   /** The peer (Raft) address this node advertises, once its transport runs. */

@@ -50,6 +50,14 @@ export interface CairnNodeOptions {
   /** host:port the HTTP API binds. Default 127.0.0.1:0. */
   readonly clientListen?: string;
   readonly clientAdvertise?: string;
+  /** host:port the Kafka protocol listener binds. Default 127.0.0.1:0. */
+  readonly kafkaListen?: string;
+  /** host:port given to Kafka clients in Metadata. Default: the bound listen address. */
+  readonly kafkaAdvertise?: string;
+  /** Create a topic when a client asks for an unknown one (Metadata, Produce), as Kafka does by default. */
+  readonly kafkaAutoCreateTopics?: boolean;
+  /** Partitions of auto-created topics. */
+  readonly kafkaDefaultPartitions?: number;
   /** Create a new cluster with this node as its only voter, if the data directory is empty. */
   readonly init?: boolean;
   /** Client (HTTP) addresses of running members: join their cluster as a learner, if empty. */
@@ -106,6 +114,9 @@ export interface CairnNodeOptions {
 export const CAIRN_NODE_DEFAULTS = {
   peerListen: '127.0.0.1:0',
   clientListen: '127.0.0.1:0',
+  kafkaListen: '127.0.0.1:0',
+  kafkaAutoCreateTopics: true,
+  kafkaDefaultPartitions: 1,
   tickMs: RAFT_NODE_DEFAULTS.tickMs,
   electionTimeoutTicks: RAFT_NODE_DEFAULTS.electionTimeoutTicks,
   heartbeatIntervalTicks: RAFT_NODE_DEFAULTS.heartbeatIntervalTicks,
@@ -170,8 +181,8 @@ export function resolveNodeOptions(options: CairnNodeOptions): ResolvedNodeOptio
   checkInteger(raw, 'nodeId', 1, MAX_ID);
   if (options.clusterId !== undefined && (typeof options.clusterId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(options.clusterId))) invalid('clusterId', 'must be 1-64 letters, digits, ".", "_" or "-"');
   if (options.name !== undefined && (typeof options.name !== 'string' || options.name.length > 128)) invalid('name', 'must be a string of at most 128 characters');
-  for (const name of ['peerListen', 'clientListen']) checkAddress(raw, name, true);
-  for (const name of ['peerAdvertise', 'clientAdvertise']) checkAddress(raw, name, false);
+  for (const name of ['peerListen', 'clientListen', 'kafkaListen']) checkAddress(raw, name, true);
+  for (const name of ['peerAdvertise', 'clientAdvertise', 'kafkaAdvertise']) checkAddress(raw, name, false);
   if (options.init === true && options.join !== undefined && options.join.length > 0) invalid('join', 'cannot be combined with init: a node either creates a cluster or joins one');
   if (options.join !== undefined) {
     if (!Array.isArray(options.join) || options.join.length === 0) invalid('join', 'must list at least one member client address');
@@ -190,7 +201,7 @@ export function resolveNodeOptions(options: CairnNodeOptions): ResolvedNodeOptio
     ['httpKeepAliveTimeoutMs', 100, 3_600_000], ['watchHeartbeatMs', 100, 600_000], ['readyTimeoutMs', 1, 600_000],
     ['leaseCheckIntervalMs', 10, 600_000], ['leaseCheckpointIntervalMs', 100, 3_600_000], ['compactionRetainRevisions', 0, MAX_ID],
     ['compactionIntervalMs', 100, 86_400_000], ['joinTimeoutMs', 1, 86_400_000], ['walSegmentMaxBytes', 1024 * 1024, 1024 ** 4],
-    ['lmdbMapSizeBytes', 1024 * 1024, 2 ** 50],
+    ['lmdbMapSizeBytes', 1024 * 1024, 2 ** 50], ['kafkaDefaultPartitions', 1, 10_000],
   ];
   for (const [name, min, max] of bounds) checkInteger(raw, name, min, max);
   if (options.heartbeatIntervalTicks !== undefined && options.electionTimeoutTicks !== undefined && options.heartbeatIntervalTicks >= options.electionTimeoutTicks) {
