@@ -8,4 +8,3 @@ export { identify, isAlive, ownership, waitForExit } from './processes.ts';
 export type { Ownership, ProcessIdentity } from './processes.ts';
 export { STATE_FILE_NAME, readLocalState, stateFilePath, writeLocalState } from './state-file.ts';
 export type { LocalNodeState, LocalState } from './state-file.ts';
-export { KAFKA_NODE_OPTIONS, nodeSupportsKafka } from './kafka-support.ts';

@@ -17,7 +17,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CairnClient, encodeTicket } from '../client/index.ts';
 import type { CairnClientOptions, WireClusterStatus } from '../client/index.ts';
-import { nodeSupportsKafka } from './kafka-support.ts';
 import { DEFAULT_BASE_PORT, nodePorts, portsInUse } from './ports.ts';
 import { identify, ownership, waitForExit } from './processes.ts';
 import type { Ownership } from './processes.ts';
@@ -149,7 +148,7 @@ export class LocalCluster {
       const ports = nodePorts(basePort, id);
       return {
         id, name: `node-${id}`, dataDir: join(directory, `node-${id}`, 'data'), logFile: join(directory, `node-${id}`, 'node.log'),
-        peer: `${host}:${ports.peer}`, client: `${host}:${ports.client}`, kafka: nodeSupportsKafka() ? `${host}:${ports.kafka}` : null, pid: null, startToken: null,
+        peer: `${host}:${ports.peer}`, client: `${host}:${ports.client}`, kafka: `${host}:${ports.kafka}`, pid: null, startToken: null,
       };
     });
     const state = newLocalState({ clusterId: `local-${randomBytes(4).toString('hex')}`, host, basePort, secretFile, serveArgs: [...(options.serveArgs ?? [])], nodes });

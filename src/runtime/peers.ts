@@ -15,12 +15,18 @@ export class PeerSync {
   private readonly selfId: number;
   private readonly logger: PeerLogger;
   private readonly seeds: ReadonlyMap<number, string>;
+  private readonly overrides: ReadonlyMap<number, string>;
 
-  constructor(transport: Transport, selfId: number, seeds: ReadonlyMap<number, string>, logger: PeerLogger) {
+  /**
+   * `overrides` replace the directory's address of some peers for this node only (the chaos
+   * suite routes each link through its own fault-injecting proxy this way).
+   */
+  constructor(transport: Transport, selfId: number, seeds: ReadonlyMap<number, string>, logger: PeerLogger, overrides: ReadonlyMap<number, string> = new Map()) {
     this.transport = transport;
     this.selfId = selfId;
     this.seeds = seeds;
     this.logger = logger;
+    this.overrides = overrides;
   }
 
   /** Applies the current membership and directory to the transport. */
@@ -31,7 +37,7 @@ export class PeerSync {
     const ids = members.size > 0 ? members : new Set(this.seeds.keys());
     for (const id of ids) {
       if (id === this.selfId) continue;
-      const address = directory.get(id)?.peer ?? this.seeds.get(id);
+      const address = this.overrides.get(id) ?? directory.get(id)?.peer ?? this.seeds.get(id);
       if (address !== undefined) wanted.set(id, address);
     }
     for (const [id, address] of wanted) {

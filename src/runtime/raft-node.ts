@@ -45,6 +45,8 @@ export interface RaftNodeOptions {
   readonly proposalBatchBytesMax?: number;
   /** Peers to talk to before this node has a membership of its own (a node joining a cluster). */
   readonly seedPeers?: ReadonlyMap<number, string>;
+  /** Addresses this node uses for some peers instead of the replicated ones (fault-injection proxies). */
+  readonly peerAddressOverrides?: ReadonlyMap<number, string>;
   readonly raftBugs?: ReadonlySet<InjectedRaftBug>;
   readonly runtimeBugs?: ReadonlySet<InjectedRuntimeBug>;
 }
@@ -75,7 +77,7 @@ export class RaftNode {
   readonly id: number;
   readonly counters: NodeCounters = { proposalsCommitted: 0, proposalsFailed: 0, leaderChanges: 0, readsServed: 0, snapshotsTaken: 0, snapshotsRestored: 0 };
   private raw!: RawNode;
-  private readonly options: Required<Omit<RaftNodeOptions, 'seedPeers' | 'raftBugs' | 'runtimeBugs'>> & RaftNodeOptions;
+  private readonly options: Required<Omit<RaftNodeOptions, 'seedPeers' | 'peerAddressOverrides' | 'raftBugs' | 'runtimeBugs'>> & RaftNodeOptions;
   private readonly clock: Clock;
   private readonly logger: NodeLogger;
   private readonly proposals: ProposalTracker;
@@ -102,7 +104,7 @@ export class RaftNode {
     this.logger = this.options.logger;
     this.proposals = new ProposalTracker({ pendingMax: this.options.pendingRequestsMax, batchBytesMax: this.options.proposalBatchBytesMax });
     this.reads = new ReadBarrier(this.id, this.options.pendingRequestsMax);
-    this.peers = new PeerSync(options.transport, this.id, options.seedPeers ?? new Map(), this.logger);
+    this.peers = new PeerSync(options.transport, this.id, options.seedPeers ?? new Map(), this.logger, options.peerAddressOverrides);
     this.forwarder = new Forwarder(options.transport, this, () => this.clock.now());
     this.snapshotter = new Snapshotter(options.storage, options.state, this.logger, {
       everyEntries: this.options.snapshotEveryEntries, keptEntries: this.options.entriesKeptAfterSnapshot,

@@ -59,6 +59,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
   flag('init', CLUSTER, 'create a new cluster with this node as its only voter (if the data directory is empty)', false),
   { key: 'join', type: 'list', group: CLUSTER, placeholder: '<host:port,...>', help: 'client (HTTP) addresses of running members: join their cluster as a learner (if the data directory is empty); promoted once caught up unless --learner' },
   flag('learner', CLUSTER, 'with --join: stay a learner (never promoted automatically)', false),
+  { key: 'peerAddressOverrides', type: 'map', group: NETWORK, placeholder: '<id=host:port,...>', help: 'peer addresses this node dials instead of those the cluster recorded (routing links through proxies, as `cairn chaos` does)' },
   { key: 'seedPeers', type: 'map', group: CLUSTER, placeholder: '<id=host:port,...>', help: 'peers to contact before this node knows the membership (with --node-id and --cluster-id: a node added with `cairn cluster add-learner`)' },
   integer('joinTimeoutMs', CLUSTER, 'give up joining after this long (retrying while the cluster has no leader)', d.joinTimeoutMs, '<ms>'),
   // ---- network ----
@@ -140,7 +141,7 @@ export const NODE_OPTION_SOURCES = {
   dataDir: ['dataDir'], nodeId: ['nodeId'], name: ['name'], clusterId: ['clusterId'], clusterSecret: ['clusterSecret', 'clusterSecretFile'],
   peerListen: ['listenHost', 'peerPort'], peerAdvertise: ['peerAdvertise', 'advertiseHost', 'peerPort'],
   clientListen: ['listenHost', 'clientPort'], clientAdvertise: ['clientAdvertise', 'advertiseHost', 'clientPort'],
-  init: ['init'], join: ['join'], learner: ['learner'], seedPeers: ['seedPeers'],
+  init: ['init'], join: ['join'], learner: ['learner'], seedPeers: ['seedPeers'], peerAddressOverrides: ['peerAddressOverrides'],
   tickMs: ['tickMs'], electionTimeoutTicks: ['electionTimeoutTicks'], heartbeatIntervalTicks: ['heartbeatIntervalTicks'],
   requestTimeoutMs: ['requestTimeoutMs'], snapshotEveryEntries: ['snapshotEveryEntries'], entriesKeptAfterSnapshot: ['entriesKeptAfterSnapshot'],
   pendingRequestsMax: ['pendingRequestsMax'], maxKeyBytes: ['maxKeyBytes'], maxValueBytes: ['maxValueBytes'], maxTxnOperations: ['maxTxnOperations'],

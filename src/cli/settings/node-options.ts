@@ -2,7 +2,6 @@
 // problem it finds is reported against the setting (flag) and source it came from.
 import { CairnNodeError, resolveNodeOptions } from '../../server/node/options.ts';
 import type { CairnNodeOptions } from '../../server/node/options.ts';
-import { KAFKA_NODE_OPTIONS, nodeSupportsKafka } from '../../local/kafka-support.ts';
 import { NODE_OPTION_SOURCES } from './definitions.ts';
 import { SettingsError, clusterSecretOf } from './resolve.ts';
 import type { ResolvedSettings } from './resolve.ts';
@@ -48,15 +47,11 @@ function copyDirect(settings: ResolvedSettings, options: Record<string, unknown>
   }
 }
 
-/** Kafka options when the node supports them; otherwise a warning if they were asked for. */
-function kafkaOptions(settings: ResolvedSettings, options: Record<string, unknown>, warnings: string[]): void {
-  if (!nodeSupportsKafka()) {
-    if (given(settings, 'kafkaPort') || given(settings, 'kafkaAdvertisedAddr')) warnings.push('Kafka is not available in this build: --kafka-port and --kafka-advertised-addr are ignored');
-    return;
-  }
-  options[KAFKA_NODE_OPTIONS.listen] = hostPort(settings.values.get('listenHost') as string, settings.values.get('kafkaPort') as number);
+/** The Kafka listener: --listen-host with --kafka-port, advertised like the other listeners. */
+function kafkaOptions(settings: ResolvedSettings, options: Record<string, unknown>): void {
+  options['kafkaListen'] = hostPort(settings.values.get('listenHost') as string, settings.values.get('kafkaPort') as number);
   const advertise = advertisedAddress(settings, 'kafkaAdvertisedAddr', 'kafkaPort');
-  if (advertise !== undefined) options[KAFKA_NODE_OPTIONS.advertise] = advertise;
+  if (advertise !== undefined) options['kafkaAdvertise'] = advertise;
 }
 
 export function serveConfiguration(settings: ResolvedSettings): ServeConfiguration {
@@ -74,7 +69,7 @@ export function serveConfiguration(settings: ResolvedSettings): ServeConfigurati
   if ((listenHost === '0.0.0.0' || listenHost === '::') && (peerAdvertise === undefined || clientAdvertise === undefined)) {
     throw new SettingsError('advertiseHost', settings.sources.get('listenHost'), `is required when --listen-host is ${listenHost}: other nodes and clients need an address that reaches this node`);
   }
-  kafkaOptions(settings, options, warnings);
+  kafkaOptions(settings, options);
   if (options['init'] === false) delete options['init'];
   if (options['learner'] === false) delete options['learner'];
   const node = options as unknown as CairnNodeOptions;

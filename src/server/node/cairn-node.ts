@@ -268,6 +268,7 @@ export class CairnNode implements ApiHost {
       logger: childLogger(this.logger, { component: 'raft' }), tickMs: options.tickMs, electionTimeoutTicks: options.electionTimeoutTicks,
       heartbeatIntervalTicks: options.heartbeatIntervalTicks, requestTimeoutMs: options.requestTimeoutMs, snapshotEveryEntries: options.snapshotEveryEntries,
       entriesKeptAfterSnapshot: options.entriesKeptAfterSnapshot, pendingRequestsMax: options.pendingRequestsMax, seedPeers: seeds,
+      peerAddressOverrides: new Map(Object.entries(options.peerAddressOverrides ?? {}).map(([id, address]) => [Number(id), address])),
     });
     const watches = new WatchHub(state.kv, { maxWatchers: options.maxWatchers, maxPendingEvents: options.watchMaxPendingEvents, maxPendingBytes: options.watchMaxPendingBytes });
     // No lease expires sooner than 1.5 election timeouts after a new leader starts counting.

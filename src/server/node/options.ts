@@ -66,6 +66,11 @@ export interface CairnNodeOptions {
   readonly learner?: boolean;
   /** Peers to contact before this node has a membership of its own: node id -> peer host:port. */
   readonly seedPeers?: Readonly<Record<string, string>>;
+  /**
+   * Peer addresses this node dials instead of those the cluster recorded: node id -> host:port.
+   * For routing links through proxies (the chaos suite); other members are unaffected.
+   */
+  readonly peerAddressOverrides?: Readonly<Record<string, string>>;
   readonly tickMs?: number;
   readonly electionTimeoutTicks?: number;
   readonly heartbeatIntervalTicks?: number;
@@ -188,9 +193,11 @@ export function resolveNodeOptions(options: CairnNodeOptions): ResolvedNodeOptio
     if (!Array.isArray(options.join) || options.join.length === 0) invalid('join', 'must list at least one member client address');
     options.join.forEach((endpoint, index) => checkAddress({ [`join[${index}]`]: endpoint }, `join[${index}]`, false));
   }
-  for (const [id, address] of Object.entries(options.seedPeers ?? {})) {
-    if (!/^[1-9][0-9]{0,15}$/.test(id)) invalid('seedPeers', `has a key ${JSON.stringify(id)} that is not a node id`);
-    checkAddress({ seedPeers: address }, 'seedPeers', false);
+  for (const name of ['seedPeers', 'peerAddressOverrides'] as const) {
+    for (const [id, address] of Object.entries(options[name] ?? {})) {
+      if (!/^[1-9][0-9]{0,15}$/.test(id)) invalid(name, `has a key ${JSON.stringify(id)} that is not a node id`);
+      checkAddress({ [name]: address }, name, false);
+    }
   }
   const bounds: [string, number, number][] = [
     ['tickMs', 1, 60_000], ['electionTimeoutTicks', 2, 10_000], ['heartbeatIntervalTicks', 1, 10_000], ['requestTimeoutMs', 1, 600_000],
