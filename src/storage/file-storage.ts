@@ -2,9 +2,10 @@
 // the whole log in memory (a MemoryLogStorage) so that the core's reads stay synchronous.
 //
 // Write order, which recovery relies on:
-// - save(): the snapshot file (durable: temp, sync, rename, directory sync), then ONE WAL append
+// - save(): the snapshot file (durable: temp, sync, rename, directory sync), then ONE WAL write
 //   holding [snapshot-install, entries..., hard-state], then one fdatasync if `sync`. A crash keeps
-//   a prefix of that append, so the hard state never survives without the entries before it.
+//   a prefix of that write, so the hard state never survives without the entries before it. The
+//   write goes into space the WAL preallocated (see wal/wal.ts), so the fdatasync flushes data only.
 // - saveSnapshot(): the snapshot file, durably. compact(): a compact record, synced, then the
 //   deletion of segments holding only entries at or below the compaction index.
 // Mutating calls run one at a time in call order; the in-memory log changes only once a call's

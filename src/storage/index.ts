@@ -5,7 +5,7 @@ export { StorageError, isStorageError } from './types.ts';
 export { FileStorage, FILE_STORAGE_DEFAULTS } from './file-storage.ts';
 export type { FileStorageOptions } from './file-storage.ts';
 export { MemoryStorage } from './memory-storage.ts';
-export type { FileSystem, AppendHandle, FileOperation, FileOperationKind } from './file-system.ts';
+export type { FileSystem, AppendHandle, WritableHandle, FileOperation, FileOperationKind } from './file-system.ts';
 export { NodeFileSystem } from './node-file-system.ts';
 export { SimulatedFileSystem } from './simulated-file-system.ts';
 export type { SimulatedFileSystemOptions, SimulatedFileSystemStats } from './simulated-file-system.ts';

@@ -2,7 +2,7 @@
 // restarts and segment roll-over, and corruption detection that names the file and the offset.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, open as openFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open as openFile, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entriesFrom, observe } from './conformance.ts';
@@ -10,6 +10,7 @@ import { FileStorage } from './file-storage.ts';
 import { NodeFileSystem } from './node-file-system.ts';
 import { isStorageError } from './types.ts';
 import { parseSegmentName, scanSegment } from './wal/segment.ts';
+import { PREPARED_SEGMENT_NAME } from './wal/segment-pipeline.ts';
 
 async function withDirectory(body: (directory: string) => Promise<void>): Promise<void> {
   const directory = await mkdtemp(join(tmpdir(), 'cairn-storage-'));
@@ -52,7 +53,7 @@ test('real disk: saves, snapshots and compaction survive restarts', async () => 
   });
 });
 
-test('real disk: a torn tail is cut off; a flipped bit before valid records is refused with file and offset', async () => {
+test('real disk: a torn tail is wiped; a flipped bit before valid records is refused with file and offset', async () => {
   await withDirectory(async (directory) => {
     let storage = await open(directory);
     await fill(storage, 2);
@@ -96,5 +97,53 @@ test('real disk: operating-system errors become StorageErrors with code io', asy
     await assert.rejects(fileSystem.readFile(join(directory, 'missing')), (error) => isStorageError(error, 'io') && /missing/.test(error.message));
     await writeFile(join(directory, 'a-file'), 'x');
     await assert.rejects(FileStorage.open({ fileSystem, directory: join(directory, 'a-file') }), (error) => isStorageError(error, 'io'));
+  });
+});
+
+test('real disk: the next segment is prepared full size with zeros, and the roll-over renames that very file', async () => {
+  await withDirectory(async (directory) => {
+    const walDirectory = join(directory, 'wal');
+    const storage = await open(directory);
+    await storage.settled();
+    const prepared = join(walDirectory, PREPARED_SEGMENT_NAME);
+    const before = await stat(prepared);
+    assert.equal(before.size, 4096);
+    assert.ok(before.blocks * 512 >= 4096, `written blocks, not a hole (${before.blocks} blocks)`);
+    assert.deepEqual(new Uint8Array(await readFile(prepared)), new Uint8Array(4096));
+    await fill(storage, 1);
+    const first = (await readdir(walDirectory)).find((name) => name.endsWith('.wal'))!;
+    assert.equal((await stat(join(walDirectory, first))).ino, before.ino, 'the first segment is the prepared file');
+    await storage.settled();
+    const next = await stat(prepared);
+    while (storage.stats().walSegments === 1) await fill(storage, 1);
+    const second = (await readdir(walDirectory)).filter((name) => name.endsWith('.wal')).sort()[1]!;
+    const segment = await stat(join(walDirectory, second));
+    assert.equal(segment.ino, next.ino, 'the roll-over took the prepared file');
+    assert.equal(segment.size, 4096, 'and did not grow it');
+    await storage.close();
+    assert.ok(!(await readdir(walDirectory)).includes(PREPARED_SEGMENT_NAME), 'close deletes the prepared file');
+  });
+});
+
+test('real disk: writes at offsets and allocated zeros through NodeFileSystem', async () => {
+  await withDirectory(async (directory) => {
+    const fileSystem = new NodeFileSystem();
+    const path = join(directory, 'file');
+    const handle = await fileSystem.openWritable(path);
+    await handle.allocate(3 * 1024 * 1024 + 5);
+    await handle.writeAt(10, new Uint8Array([1, 2, 3]));
+    await handle.writeAt(3 * 1024 * 1024, new Uint8Array(100 * 1024).fill(9));
+    await handle.allocate(1000);
+    await handle.sync();
+    await handle.close();
+    const content = new Uint8Array(await readFile(path));
+    assert.equal(content.length, 3 * 1024 * 1024 + 100 * 1024, 'a write past the end grows the file; a smaller allocation does nothing');
+    assert.deepEqual([...content.subarray(9, 14)], [0, 1, 2, 3, 0]);
+    assert.ok(content.subarray(3 * 1024 * 1024).every((value) => value === 9));
+    const again = await fileSystem.openWritable(path);
+    await again.writeAt(0, new Uint8Array([7]));
+    await again.close();
+    assert.equal((await readFile(path))[0], 7);
+    assert.equal((await readFile(path)).length, content.length, 'opening for writing does not truncate');
   });
 });
