@@ -18,6 +18,9 @@ const GROUPS: readonly { name: string; description: string; register: () => Prom
   { name: 'local', description: 'run a cluster of nodes on this machine (one process per node)', register: async () => (await import('./commands/local.ts')).registerLocal },
   { name: 'cluster', description: 'cluster membership and status', register: async () => (await import('./commands/cluster.ts')).registerCluster },
   { name: 'kv', description: 'read and write keys, transactions, watches, leases', register: async () => (await import('./commands/kv.ts')).registerKv },
+  { name: 'topic', description: 'Kafka topics: create, list, describe, delete', register: async () => (await import('./commands/kafka.ts')).registerTopic },
+  { name: 'produce', description: 'write lines from stdin to a Kafka topic', register: async () => (await import('./commands/kafka.ts')).registerProduce },
+  { name: 'consume', description: 'print messages of a Kafka topic (optionally as a consumer group)', register: async () => (await import('./commands/kafka.ts')).registerConsume },
   { name: 'bench', description: 'measure a running cluster (throughput, latency)', register: async () => (await import('./commands/bench.ts')).registerBench },
 ];
 
