@@ -88,13 +88,17 @@ async function run(options: RunOptions): Promise<void> {
     const openMs = performance.now() - openStarted;
     const syncLatencies: number[] = [];
     const beyondSync: number[] = [];
+    /** Latencies of the saves that started a new segment. */
+    const rollOvers: number[] = [];
     const saveOnce = async (): Promise<number> => {
       const first = storage.lastIndex() + 1;
       const update = { entries: entriesFrom(first, options.entries, 1, options.entryBytes), hardState: { term: 1, vote: 1, commit: first - 1 } };
       const syncMsBefore = counters.syncMs;
+      const segmentsBefore = storage.stats().walSegments;
       const started = performance.now();
       await storage.save(update, true);
       const elapsed = performance.now() - started;
+      if (storage.stats().walSegments > segmentsBefore) rollOvers.push(elapsed);
       syncLatencies.push(counters.syncMs - syncMsBefore);
       beyondSync.push(elapsed - (counters.syncMs - syncMsBefore));
       return elapsed;
@@ -107,9 +111,13 @@ async function run(options: RunOptions): Promise<void> {
     counters.syncMs = 0;
     syncLatencies.length = 0;
     beyondSync.length = 0;
+    rollOvers.length = 0;
     const latencies: number[] = [];
+    const statsBefore = storage.stats();
     for (let save = 0; save < options.saves; save++) latencies.push(await saveOnce());
     const stats = storage.stats();
+    const prepared = (stats as { walSegmentsPrepared?: number }).walSegmentsPrepared;
+    const preparedBefore = (statsBefore as { walSegmentsPrepared?: number }).walSegmentsPrepared;
     await storage.close();
     const perSave = (name: string): string => ((counters.calls.get(name) ?? 0) / options.saves).toFixed(3);
     const writes = [...counters.calls].filter(([name]) => WRITE_METHODS.has(name.replace('handle.', ''))).reduce((sum, [, value]) => sum + value, 0);
@@ -118,8 +126,12 @@ async function run(options: RunOptions): Promise<void> {
     console.log(`${options.saves} synced saves of ${options.entries} x ${options.entryBytes} B: ${describe(latencies)}`);
     console.log(`  fdatasync alone:  ${describe(syncLatencies)}`);
     console.log(`  beyond fdatasync: ${describe(beyondSync)}`);
-    console.log(`  per save: fdatasync ${perSave('handle.sync')}, writes ${(writes / options.saves).toFixed(3)}, ` +
+    console.log(`  storage stats per save: file syncs ${((stats.fileSyncs - statsBefore.fileSyncs) / options.saves).toFixed(3)}, ` +
+      `directory syncs ${((stats.directorySyncs - statsBefore.directorySyncs) / options.saves).toFixed(3)}` +
+      (prepared === undefined ? '' : `; segments prepared in the background: ${prepared - preparedBefore!}`));
+    console.log(`  file system calls per save (background work included): fdatasync ${perSave('handle.sync')}, writes ${(writes / options.saves).toFixed(3)}, ` +
       `total ${(totalMs / options.saves).toFixed(3)} ms of which fdatasync ${(counters.syncMs / options.saves).toFixed(3)} ms (means)`);
+    if (rollOvers.length > 0) console.log(`  ${rollOvers.length} roll-over(s) to a new segment: ${rollOvers.map((value) => value.toFixed(3)).join(', ')} ms`);
     console.log(`  calls: ${[...counters.calls].map(([name, value]) => `${name}=${value}`).join(' ')}`);
     console.log(`  WAL: ${stats.walSegments} segment(s), ${stats.walBytes} bytes`);
   } finally {

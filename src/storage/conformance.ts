@@ -167,6 +167,24 @@ function logTests(test: RegisterTest): void {
     await storage.close();
   });
 
+  test('saves between many restarts continue the log exactly, and a restart adds nothing to it', async (harness) => {
+    let storage = await harness.open();
+    for (let restart = 0; restart < 12; restart++) {
+      const first = storage.lastIndex() + 1;
+      // Some saves unsynced: close() makes them durable.
+      await storage.save({ entries: entriesFrom(first, 1 + (restart % 3), 1, 30 + restart), hardState: { term: 1, vote: 1, commit: first - 1 } }, restart % 2 === 0);
+      const before = observe(storage);
+      const walBytes = storage.stats().walBytes;
+      storage = await reopen(harness, storage);
+      assert.deepEqual(observe(storage), before, `after restart ${restart}`);
+      assert.equal(storage.stats().walBytes, walBytes, 'recovery wrote nothing to the log');
+    }
+    assert.equal(storage.lastIndex(), 24);
+    assert.deepEqual(storage.entries(1, 25, Number.MAX_SAFE_INTEGER).map((item) => item.data.byteLength),
+      [30, 31, 31, 32, 32, 32, 33, 34, 34, 35, 35, 35, 36, 37, 37, 38, 38, 38, 39, 40, 40, 41, 41, 41]);
+    await storage.close();
+  });
+
 }
 
 function snapshotTests(test: RegisterTest): void {
