@@ -2,7 +2,11 @@
 // the generator itself used, which on a small machine competes with the nodes).
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import { runConsumeLoad, runProduceLoad } from '../bench/kafka-load.ts';
+import type { LoadFigures, ProduceFigures } from '../bench/kafka-load.ts';
 import { runKvLoad } from '../bench/kv-load.ts';
+import { addKafkaOptions, bootstrapServers, explainKafkaError } from '../kafka-client.ts';
+import type { KafkaOptions } from '../kafka-client.ts';
 import type { KvLoadResult } from '../bench/kv-load.ts';
 import { addGlobalOptions, parseDuration, targetOf, withClient } from '../client-options.ts';
 import type { GlobalOptions } from '../client-options.ts';
@@ -60,7 +64,89 @@ function resultRow(result: KvLoadResult): string[] {
   ];
 }
 
+interface ProduceBenchOptions extends KafkaOptions {
+  topic: string;
+  partitions: string;
+  size: string;
+  batch: string;
+  inFlight: string;
+  duration: string;
+  acks: 'all' | '1';
+  idempotent?: boolean;
+  compression: 'none' | 'gzip';
+}
+
+function kafkaProgress(what: string, elapsedMs: number, messages: number, errors: number): void {
+  if (process.stderr.isTTY !== true) return;
+  process.stderr.write(`\r${what}  ${(elapsedMs / 1000).toFixed(0)}s  ${messages} messages  ${errors} errors   `);
+}
+
+function loadLine(figures: LoadFigures): string {
+  return `${figures.messages} messages in ${(figures.elapsedMs / 1000).toFixed(1)} s: ${figures.messagesPerSecond.toFixed(0)} msgs/s, ${figures.megabytesPerSecond.toFixed(1)} MB/s, ` +
+    `${figures.errors} errors, generator CPU ${figures.generatorCpuPercentOfCore.toFixed(0)}% of a core`;
+}
+
+function registerKafkaBench(bench: Command): void {
+  const produce = bench.command('produce').description('measure Kafka produce throughput and acknowledgement latency');
+  addGlobalOptions(produce);
+  addKafkaOptions(produce);
+  produce.option('--topic <name>', 'topic to write (created if missing)', 'cairn-bench')
+    .option('--partitions <n>', 'partitions when the topic is created', '3')
+    .option('--size <bytes>', 'message size', '1024')
+    .option('--batch <n>', 'messages per produce request (Kafka clients batch)', '100')
+    .option('--in-flight <n>', 'produce requests in flight at once', '8')
+    .option('--duration <duration>', 'how long to produce', '10s')
+    .addOption(new Option('--acks <all|1>', 'acknowledgement to wait for').choices(['all', '1']).default('all'))
+    .option('--idempotent', 'idempotent producer')
+    .addOption(new Option('--compression <codec>', 'batch compression').choices(['none', 'gzip']).default('none'))
+    .addHelpText('after', '\nExample:\n  cairn bench produce --size 1024 --batch 100 --in-flight 8 --duration 10s --json')
+    .action(async (options: ProduceBenchOptions) => {
+      const brokers = await bootstrapServers(options);
+      const batch = wholeNumber(options.batch, '--batch', 1);
+      const inFlight = wholeNumber(options.inFlight, '--in-flight', 1);
+      let figures: ProduceFigures;
+      try {
+        figures = await runProduceLoad({
+          brokers, topic: options.topic, partitions: wholeNumber(options.partitions, '--partitions', 1), messageBytes: wholeNumber(options.size, '--size', 1),
+          batch, inFlight, durationMs: parseDuration(options.duration, '--duration'), acks: options.acks === 'all' ? -1 : 1,
+          idempotent: options.idempotent === true, compression: options.compression,
+          onProgress: (progress) => kafkaProgress('produce', progress.elapsedMs, progress.messages, progress.errors),
+        });
+      } catch (error) {
+        throw explainKafkaError(error);
+      }
+      if (process.stderr.isTTY === true) process.stderr.write('\n');
+      if (options.json === true) return writeJson({ brokers, ...figures });
+      writeLine(`produce to ${options.topic}: ${batch} × ${options.size} B per request, ${inFlight} requests in flight (${batch * inFlight} messages), acks=${options.acks}`);
+      writeLine(loadLine(figures));
+      writeLine(`ack latency per request: p50 ${figures.ackP50Ms.toFixed(2)} ms, p99 ${figures.ackP99Ms.toFixed(2)} ms, max ${figures.ackMaxMs.toFixed(2)} ms`);
+    });
+  const consume = bench.command('consume').description('measure how fast a topic is read from the beginning');
+  addGlobalOptions(consume);
+  addKafkaOptions(consume);
+  consume.option('--topic <name>', 'topic to read', 'cairn-bench')
+    .option('--messages <n>', 'stop after this many messages', '1000000')
+    .option('--duration <duration>', 'give up after this long', '60s')
+    .addHelpText('after', '\nExample (after `cairn bench produce`):\n  cairn bench consume --messages 200000')
+    .action(async (options: KafkaOptions & { topic: string; messages: string; duration: string }) => {
+      const brokers = await bootstrapServers(options);
+      let figures: LoadFigures;
+      try {
+        figures = await runConsumeLoad({
+          brokers, topic: options.topic, messages: wholeNumber(options.messages, '--messages', 1), timeoutMs: parseDuration(options.duration, '--duration'),
+          onProgress: (progress) => kafkaProgress('consume', progress.elapsedMs, progress.messages, progress.errors),
+        });
+      } catch (error) {
+        throw explainKafkaError(error);
+      }
+      if (process.stderr.isTTY === true) process.stderr.write('\n');
+      if (options.json === true) return writeJson({ brokers, ...figures });
+      writeLine(`consume ${options.topic} from the beginning: ${loadLine(figures)}`);
+    });
+}
+
 export function registerBench(bench: Command): void {
+  registerKafkaBench(bench);
   const kv = bench.command('kv').description('measure key-value throughput and latency against a running cluster');
   addGlobalOptions(kv);
   kv.option('--concurrency <n[,n...]>', 'concurrent requests; a list runs one round each', '64')

@@ -1,7 +1,12 @@
 // `cairn serve`: run one node. Settings come from the one table in settings/definitions.ts as
 // flags, CAIRN_* variables and an optional JSON config file (flag > env > file > default).
 import type { Command } from 'commander';
+import { INJECTED_RAFT_BUGS } from '../../core/index.ts';
+import type { InjectedRaftBug } from '../../core/index.ts';
+import { INJECTED_RUNTIME_BUGS } from '../../runtime/ready-processor.ts';
+import type { InjectedRuntimeBug } from '../../runtime/ready-processor.ts';
 import { CairnNode, CairnNodeError, createLogger } from '../../server/node/index.ts';
+import type { InjectedNodeBugs } from '../../server/node/index.ts';
 import { CliError, EXIT } from '../errors.ts';
 import { addGlobalOptions } from '../client-options.ts';
 import { writeJson, writeLine, table } from '../output.ts';
@@ -12,6 +17,27 @@ import { SettingsError, effectiveSettings, resolveSettings } from '../settings/r
 import type { ResolvedSettings } from '../settings/resolve.ts';
 
 const FLUSH_TIMEOUT_MS = 1000;
+
+/**
+ * TEST ONLY: `CAIRN_INJECT_BUGS=ack-before-fsync,accept-append-without-match` switches on known
+ * bugs so the chaos suite can prove it catches them. Removed from the environment before the
+ * settings are read (it is not a setting: no flag or config key can enable it).
+ */
+export const INJECT_BUGS_VARIABLE = 'CAIRN_INJECT_BUGS';
+
+function takeInjectedBugs(env: NodeJS.ProcessEnv): InjectedNodeBugs & { names: string[] } {
+  const text = env[INJECT_BUGS_VARIABLE];
+  delete env[INJECT_BUGS_VARIABLE];
+  const names = (text ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const raftBugs = new Set<InjectedRaftBug>();
+  const runtimeBugs = new Set<InjectedRuntimeBug>();
+  for (const name of names) {
+    if ((INJECTED_RAFT_BUGS as readonly string[]).includes(name)) raftBugs.add(name as InjectedRaftBug);
+    else if ((INJECTED_RUNTIME_BUGS as readonly string[]).includes(name)) runtimeBugs.add(name as InjectedRuntimeBug);
+    else throw new CliError('usage', `${INJECT_BUGS_VARIABLE}: unknown bug ${JSON.stringify(name)} (known: ${[...INJECTED_RAFT_BUGS, ...INJECTED_RUNTIME_BUGS].join(', ')})`, EXIT.usage);
+  }
+  return { raftBugs, runtimeBugs, names };
+}
 
 const EXAMPLES = `
 Precedence: a flag beats its CAIRN_* variable, which beats the --config file, which beats the default.
@@ -77,13 +103,15 @@ function describeStartError(error: unknown): string {
 }
 
 async function runServe(command: Command): Promise<void> {
+  const injected = takeInjectedBugs(process.env);
   const { settings, configuration } = configure(command);
   const options = command.opts<{ printConfig?: boolean; json?: boolean }>();
   if (options.printConfig === true) return printConfig(settings, configuration, options.json === true);
   const pretty = configuration.logFormat === 'pretty' || (configuration.logFormat === 'auto' && process.stdout.isTTY === true);
   const logger = createLogger({ level: configuration.logLevel, pretty, base: configuration.node.name === undefined ? {} : { name: configuration.node.name } });
   for (const warning of configuration.warnings) logger.warn(warning);
-  const node = new CairnNode({ ...configuration.node, logger });
+  if (injected.names.length > 0) logger.warn({ injectedBugs: injected.names }, `${INJECT_BUGS_VARIABLE} is set: this node runs with known bugs switched on (tests only)`);
+  const node = new CairnNode({ ...configuration.node, logger }, { raftBugs: injected.raftBugs, runtimeBugs: injected.runtimeBugs });
   let stopping: Promise<void> | undefined;
   const finish = async (code: number): Promise<never> => {
     await Promise.race([new Promise<void>((resolve) => logger.flush(() => resolve())), new Promise((resolve) => setTimeout(resolve, FLUSH_TIMEOUT_MS).unref())]);
