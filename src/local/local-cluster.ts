@@ -50,7 +50,30 @@ export interface LocalClusterOptions {
   readonly basePort?: number;
   /** Extra `cairn serve` flags for every node, e.g. ['--snapshot-every-entries', '100']. */
   readonly serveArgs?: readonly string[];
+  /**
+   * The host node i listens on and is reached at (default 127.0.0.1 for every node). The chaos
+   * suite's network-namespace lab gives each node its own address.
+   */
+  readonly hostOf?: (id: number) => string;
 }
+
+/**
+ * How one node process is started, beyond what the state file records; asked of the launch hook
+ * (see setLaunchHook) at every start. Not persisted: it belongs to the program holding the
+ * LocalCluster (the chaos runner), so `cairn local` commands never see it.
+ */
+export interface NodeLaunch {
+  /** Extra environment variables (set after CAIRN_* variables of ours were removed). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Extra `cairn serve` flags after the cluster's own, e.g. ['--peer-address-overrides', '2=127.0.0.1:41001']. */
+  readonly serveArgs?: readonly string[];
+  /** A command the node is started through, which must exec it (same pid), e.g. ['ip', 'netns', 'exec', 'ns1']. */
+  readonly commandPrefix?: readonly string[];
+  /** Do not try the node's ports first (they are in another network namespace). */
+  readonly skipPortCheck?: boolean;
+}
+
+export type NodeLaunchHook = (node: LocalNodeState) => NodeLaunch;
 
 /** One node as `status()` sees it: what the state file says plus what the node answers. */
 export interface LocalNodeStatus extends LocalNodeState {
@@ -113,6 +136,7 @@ export class LocalCluster {
   readonly directory: string;
   #state: LocalState;
   readonly #children = new Map<number, ChildProcess>();
+  #launchHook: NodeLaunchHook = () => ({});
 
   private constructor(directory: string, state: LocalState) {
     this.directory = directory;
@@ -146,9 +170,10 @@ export class LocalCluster {
     const nodes = Array.from({ length: count }, (_, index): LocalNodeState => {
       const id = index + 1;
       const ports = nodePorts(basePort, id);
+      const nodeHost = options.hostOf?.(id) ?? host;
       return {
         id, name: `node-${id}`, dataDir: join(directory, `node-${id}`, 'data'), logFile: join(directory, `node-${id}`, 'node.log'),
-        peer: `${host}:${ports.peer}`, client: `${host}:${ports.client}`, kafka: `${host}:${ports.kafka}`, pid: null, startToken: null,
+        peer: `${nodeHost}:${ports.peer}`, client: `${nodeHost}:${ports.client}`, kafka: `${nodeHost}:${ports.kafka}`, pid: null, startToken: null,
       };
     });
     const state = newLocalState({ clusterId: `local-${randomBytes(4).toString('hex')}`, host, basePort, secretFile, serveArgs: [...(options.serveArgs ?? [])], nodes });
@@ -187,6 +212,17 @@ export class LocalCluster {
     return new CairnClient({ endpoints: this.endpoints(), timeoutMs: 10_000, ...options });
   }
 
+  /** Sets how node processes are started from now on (extra env, flags, a command prefix). */
+  setLaunchHook(hook: NodeLaunchHook): void {
+    this.#launchHook = hook;
+  }
+
+  /** The pid and start token of node `id`'s process, when it runs and is ours. */
+  processIdentity(id: number): { readonly pid: number; readonly startToken: string } | undefined {
+    const node = this.node(id);
+    return this.processOf(id) === 'ours' ? { pid: node.pid!, startToken: node.startToken! } : undefined;
+  }
+
   /** Re-reads the state file (another `cairn local` command may have changed it). */
   reload(): void {
     this.#state = readLocalState(this.directory) ?? this.#state;
@@ -215,11 +251,11 @@ export class LocalCluster {
     return this.processOf(id) === 'ours';
   }
 
-  #serveArguments(node: LocalNodeState): string[] {
+  #serveArguments(node: LocalNodeState, launch: NodeLaunch): string[] {
     const state = this.#state;
     const ports = nodePorts(state.basePort, node.id);
     const args = [
-      CAIRN_BIN, 'serve', '--data-dir', node.dataDir, '--node-id', String(node.id), '--name', node.name, '--listen-host', state.host,
+      CAIRN_BIN, 'serve', '--data-dir', node.dataDir, '--node-id', String(node.id), '--name', node.name, '--listen-host', hostOf(node),
       '--peer-port', String(ports.peer), '--client-port', String(ports.client), '--cluster-secret-file', state.secretFile, '--log-format', 'json',
     ];
     if (node.kafka !== null) args.push('--kafka-port', String(ports.kafka));
@@ -229,14 +265,14 @@ export class LocalCluster {
       const seeds = state.nodes.filter((other) => other.id !== node.id).map((other) => `${other.id}=${other.peer}`);
       args.push('--cluster-id', state.clusterId, ...(seeds.length === 0 ? [] : ['--seed-peers', seeds.join(',')]));
     }
-    return [...args, ...state.serveArgs];
+    return [...args, ...state.serveArgs, ...(launch.serveArgs ?? [])];
   }
 
   async #checkPorts(node: LocalNodeState): Promise<void> {
     const ports = nodePorts(this.#state.basePort, node.id);
     const wanted = [{ port: ports.client, label: `node ${node.id} client` }, { port: ports.peer, label: `node ${node.id} peer` }];
     if (node.kafka !== null) wanted.push({ port: ports.kafka, label: `node ${node.id} Kafka` });
-    const taken = await portsInUse(wanted, this.#state.host);
+    const taken = await portsInUse(wanted, hostOf(node));
     if (taken.length > 0) {
       throw new LocalClusterError('ports-in-use', `port${taken.length > 1 ? 's' : ''} ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} in use by another process: stop it, or use another --dir with another --base-port`);
     }
@@ -247,19 +283,22 @@ export class LocalCluster {
     const node = this.node(id);
     const running = this.processOf(id);
     if (running === 'ours') throw new LocalClusterError('start-failed', `node ${id} already runs (pid ${node.pid})`);
-    await this.#checkPorts(node);
+    const launch = this.#launchHook(node);
+    if (launch.skipPortCheck !== true) await this.#checkPorts(node);
     if (options.wipe === true) rmSync(node.dataDir, { recursive: true, force: true });
     mkdirSync(node.dataDir, { recursive: true });
-    await this.#spawn(node);
+    await this.#spawn(node, launch);
     await this.#waitForHealth(id, performance.now() + (options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS));
   }
 
-  async #spawn(node: LocalNodeState): Promise<void> {
+  async #spawn(node: LocalNodeState, launch: NodeLaunch): Promise<void> {
     rotateLog(node.logFile);
     const log = openSync(node.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, this.#serveArguments(node), { detached: true, stdio: ['ignore', log, log], env: nodeEnvironment(), cwd: this.directory });
+      const [command, ...prefix] = [...(launch.commandPrefix ?? []), process.execPath];
+      const environment = { ...nodeEnvironment(), ...launch.env };
+      child = spawn(command!, [...prefix, ...this.#serveArguments(node, launch)], { detached: true, stdio: ['ignore', log, log], env: environment, cwd: this.directory });
     } finally {
       closeSync(log);
     }
@@ -375,7 +414,7 @@ export class LocalCluster {
     const progress = options.onProgress ?? (() => {});
     const deadline = performance.now() + (options.timeoutMs ?? 60_000);
     const toStart = this.#state.nodes.filter((node) => !this.isRunning(node.id));
-    for (const node of toStart) await this.#checkPorts(node);
+    for (const node of toStart) if (this.#launchHook(node).skipPortCheck !== true) await this.#checkPorts(node);
     if (toStart.length > 0) progress(`starting ${toStart.map((node) => node.name).join(', ')}`);
     await Promise.all(toStart.map((node) => this.startNode(node.id, { timeoutMs: Math.max(1, deadline - performance.now()) })));
     if (!this.#state.formed) await this.#form(deadline, progress);
@@ -502,6 +541,11 @@ export class LocalCluster {
       if (existsSync(this.directory)) rmSync(this.directory, { recursive: true, force: true });
     }
   }
+}
+
+/** The host a node listens on: that of its client address (every address of a node shares it). */
+function hostOf(node: LocalNodeState): string {
+  return node.client.slice(0, node.client.lastIndexOf(':'));
 }
 
 function nodeStatus(node: LocalNodeState, owned: Ownership, answer: WireClusterStatus | undefined, config: WireClusterStatus | undefined, error: string | undefined): LocalNodeStatus {
