@@ -22,8 +22,10 @@ import { FileStorage, NodeFileSystem } from '../../storage/index.ts';
 import { TcpTransport } from '../../transport/index.ts';
 import type { WireInitResponse, WireJoinRequest, WireNodeStatus } from '../http/api-types.ts';
 import type { ApiHost, ApiSettings, NodePhase, RunningParts } from '../http/host.ts';
+import { ActivityRecorder } from '../http/dashboard/activity-recorder.ts';
 import { HttpApi } from '../http/http-server.ts';
 import { KafkaBroker } from '../kafka/index.ts';
+import type { KafkaRequestObservation } from '../kafka/index.ts';
 import { joinProof, verifyJoinProof } from '../http/join-proof.ts';
 import type { JoinProofCheck } from '../http/join-proof.ts';
 import { DataDirectory } from './data-dir.ts';
@@ -32,13 +34,17 @@ import { discoverClusterId, requestJoin } from './join.ts';
 import { LeaderDuties } from './leader-duties.ts';
 import { NodeMetrics } from './metrics.ts';
 import { CairnNodeError, resolveNodeOptions } from './options.ts';
-import type { CairnNodeOptions, ResolvedNodeOptions } from './options.ts';
+import type { CairnNodeOptions, InjectedNodeBugs, ResolvedNodeOptions } from './options.ts';
 import { TimedStorage } from './timed-storage.ts';
 
 const SILENT: NodeLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const WATCH_BUFFER_BYTES = 1024 * 1024;
 const HTTP_CLOSE_GRACE_MS = 2000;
 const FAILURE_CHECK_MS = 200;
+/** HTTP routes whose requests are the dashboard's "KV" activity. */
+const KV_ROUTES = new Set(['/v1/kv', '/v1/kv/*', '/v1/txn']);
+const PRODUCE_API_KEY = 0;
+const FETCH_API_KEY = 1;
 
 function childLogger(logger: NodeLogger, bindings: object): NodeLogger {
   const withChild = logger as NodeLogger & { child?: (bindings: object) => NodeLogger };
@@ -64,6 +70,7 @@ export class CairnNode implements ApiHost {
   readonly settings: ApiSettings;
   readonly logger: NodeLogger;
   readonly metrics: NodeMetrics;
+  readonly #activity: ActivityRecorder;
   readonly #dir: DataDirectory;
   readonly #startedAt = performance.now();
   readonly #failureListeners = new Set<(error: Error) => void>();
@@ -85,9 +92,12 @@ export class CairnNode implements ApiHost {
   #failureTimer: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
   #released = false;
+  readonly #injectedBugs: InjectedNodeBugs;
 
-  constructor(options: CairnNodeOptions) {
+  /** `injectedBugs`: test-only (see InjectedNodeBugs); never set in production. */
+  constructor(options: CairnNodeOptions, injectedBugs: InjectedNodeBugs = {}) {
     this.options = resolveNodeOptions(options);
+    this.#injectedBugs = injectedBugs;
     this.logger = childLogger(options.logger ?? SILENT, {});
     this.#dir = new DataDirectory(this.options.dataDir);
     this.settings = {
@@ -97,7 +107,9 @@ export class CairnNode implements ApiHost {
     this.metrics = new NodeMetrics({
       raft: () => this.#running?.raft, kv: () => this.#state?.kv, storage: () => this.#storage,
       transportStats: () => this.#transport?.stats(), watchers: () => this.#running?.watches.size ?? 0,
+      log: () => this.#running?.log, kafkaStats: () => this.#kafka?.stats(),
     }, { processMetrics: this.options.processMetrics });
+    this.#activity = new ActivityRecorder({ nodeId: () => this.nodeId() });
   }
 
   // ---- lifecycle ----
@@ -164,7 +176,7 @@ export class CairnNode implements ApiHost {
     const broker = new KafkaBroker({
       listen: listenParts(this.options.kafkaListen), ...(this.options.kafkaAdvertise === undefined ? {} : { advertisedAddress: this.options.kafkaAdvertise }),
       logger: childLogger(this.logger, { component: 'kafka' }), autoCreateTopics: this.options.kafkaAutoCreateTopics,
-      defaultPartitions: this.options.kafkaDefaultPartitions,
+      defaultPartitions: this.options.kafkaDefaultPartitions, onRequestServed: (observation) => this.#observeKafka(observation),
     });
     const bound = await broker.start();
     this.#kafka = broker;
@@ -269,13 +281,17 @@ export class CairnNode implements ApiHost {
       heartbeatIntervalTicks: options.heartbeatIntervalTicks, requestTimeoutMs: options.requestTimeoutMs, snapshotEveryEntries: options.snapshotEveryEntries,
       entriesKeptAfterSnapshot: options.entriesKeptAfterSnapshot, pendingRequestsMax: options.pendingRequestsMax, seedPeers: seeds,
       peerAddressOverrides: new Map(Object.entries(options.peerAddressOverrides ?? {}).map(([id, address]) => [Number(id), address])),
+      ...(this.#injectedBugs.raftBugs === undefined ? {} : { raftBugs: this.#injectedBugs.raftBugs }),
+      ...(this.#injectedBugs.runtimeBugs === undefined ? {} : { runtimeBugs: this.#injectedBugs.runtimeBugs }),
     });
     const watches = new WatchHub(state.kv, { maxWatchers: options.maxWatchers, maxPendingEvents: options.watchMaxPendingEvents, maxPendingBytes: options.watchMaxPendingBytes });
     // No lease expires sooner than 1.5 election timeouts after a new leader starts counting.
     const lessor = new Lessor(state.kv, { now: () => performance.now(), minTtlMs: 1.5 * options.tickMs * options.electionTimeoutTicks });
     const transport = this.#transport!;
-    this.#running = { raft, kv: state.kv, members: state.members, watches, lessor, transportStats: () => transport.stats() };
+    this.#running = { raft, kv: state.kv, members: state.members, log: state.log, watches, lessor, transportStats: () => transport.stats() };
+    raft.onRole((change) => this.#activity.recordLeadership(change));
     raft.start();
+    this.#activity.recordLeadership({ leaderId: raft.leaderId, term: raft.term });
     this.#kafka?.attach({ nodeId: identity.nodeId, raft, log: state.log, members: state.members });
     this.#duties = new LeaderDuties({
       raft, kv: state.kv, lessor, logger: childLogger(this.logger, { component: 'leases' }), leaseCheckIntervalMs: options.leaseCheckIntervalMs,
@@ -467,6 +483,18 @@ export class CairnNode implements ApiHost {
 
   observeRequest(route: string, method: string, status: number, seconds: number): void {
     this.metrics.observeRequest(route, method, status, seconds);
+    if (KV_ROUTES.has(route)) this.#activity.observe('kv', seconds, status >= 500);
+  }
+
+  /** Per-second request counts and latencies of this node, and the leaders it saw (the dashboard's charts). */
+  activity(): ActivityRecorder {
+    return this.#activity;
+  }
+
+  #observeKafka(observation: KafkaRequestObservation): void {
+    this.metrics.observeKafka(observation);
+    if (observation.apiKey === PRODUCE_API_KEY) this.#activity.observe('produce', observation.seconds, observation.failed, observation.recordBytes);
+    else if (observation.apiKey === FETCH_API_KEY) this.#activity.observe('fetch', observation.seconds, observation.failed, observation.recordBytes);
   }
 
   observeProposal(applied: boolean): void {

@@ -1,6 +1,8 @@
 // Everything a Cairn node can be told, with defaults, checked once: a bad value fails with a
 // CairnNodeError that names the setting (`setting`), so the CLI can point at its flag.
+import type { InjectedRaftBug } from '../../core/index.ts';
 import type { NodeLogger } from '../../runtime/logger.ts';
+import type { InjectedRuntimeBug } from '../../runtime/ready-processor.ts';
 import { RAFT_NODE_DEFAULTS } from '../../runtime/raft-node.ts';
 import { DEFAULT_KV_LIMITS } from '../../state/kv/commands.ts';
 import { splitEndpoint } from '../http/http-json.ts';
@@ -114,6 +116,16 @@ export interface CairnNodeOptions {
   readonly processMetrics?: boolean;
   /** pino (or anything with its four methods). Default: silent. */
   readonly logger?: NodeLogger;
+}
+
+/**
+ * Known bugs switched on to prove that the chaos suite catches them (`CAIRN_INJECT_BUGS`, read by
+ * `cairn serve`; set only by tests). Kept out of CairnNodeOptions, so no setting, flag or config
+ * key can ever enable them.
+ */
+export interface InjectedNodeBugs {
+  readonly raftBugs?: ReadonlySet<InjectedRaftBug>;
+  readonly runtimeBugs?: ReadonlySet<InjectedRuntimeBug>;
 }
 
 export const CAIRN_NODE_DEFAULTS = {
