@@ -33,8 +33,8 @@ export interface FileStorageOptions {
   readonly directory: string;
   /**
    * The size WAL segment files are preallocated to (zeros, written and synced ahead of use so that
-   * each save's fdatasync flushes data only); a new segment is started when the next write would
-   * pass it. Default 64 MiB.
+   * each save's fdatasync flushes data only; at most 1 GiB of it); a new segment is started when
+   * the next write would pass it. Default 64 MiB.
    */
   readonly segmentMaxBytes?: number;
   /** The largest WAL record; an entry larger than about this is refused with 'too-large'. Default 64 MiB. */

@@ -11,6 +11,7 @@ import { SimulatedFileSystem } from './simulated-file-system.ts';
 import { isStorageError, StorageError } from './types.ts';
 import { parseSegmentName } from './wal/segment.ts';
 import { PREPARED_SEGMENT_NAME } from './wal/segment-pipeline.ts';
+import { PREALLOCATED_MAX_BYTES } from './wal/wal.ts';
 
 const DIRECTORY = '/node';
 const WAL = '/node/wal';
@@ -222,5 +223,17 @@ test('a prepared file left by a killed process is deleted, also one holding a ro
   assert.deepEqual(segmentNames(fileSystem), segments);
   assert.ok(storage.lastIndex() >= (beforeRollOver as { last: number }).last);
   await saveOne(storage);
+  await storage.close();
+});
+
+test('a huge segment size preallocates at most 1 GiB; writes past it grow the file', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  const storage = await FileStorage.open({ fileSystem, directory: DIRECTORY, segmentMaxBytes: 1024 ** 4 });
+  await saveOne(storage);
+  await storage.settled();
+  const [segment] = segmentNames(fileSystem);
+  assert.equal(await fileSystem.sizeOf(`${WAL}/${segment}`), PREALLOCATED_MAX_BYTES);
+  assert.equal(await fileSystem.sizeOf(PREPARED), PREALLOCATED_MAX_BYTES);
+  assert.equal(storage.stats().walFileBytes, PREALLOCATED_MAX_BYTES);
   await storage.close();
 });

@@ -83,6 +83,12 @@ export interface WalCounters {
 
 /** Zeros are written in chunks of this size when damage is wiped. */
 const ZERO_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Segment files are preallocated up to this size: a larger segmentMaxBytes (the server accepts up
+ * to 1 TiB, meaning "rarely roll over") must not claim that much disk up front; writes past the
+ * preallocated part grow the file as before.
+ */
+export const PREALLOCATED_MAX_BYTES = 1024 * 1024 * 1024;
 
 export class Wal {
   private readonly options: WalOptions;
@@ -97,7 +103,7 @@ export class Wal {
     this.options = options;
     this.segments = segments;
     this.pipeline = new SegmentPipeline({
-      fileSystem: options.fileSystem, directory: options.directory, sizeBytes: options.segmentMaxBytes,
+      fileSystem: options.fileSystem, directory: options.directory, sizeBytes: Math.min(options.segmentMaxBytes, PREALLOCATED_MAX_BYTES),
       onPrepared: () => this.counters.segmentsPrepared++,
     });
   }
@@ -337,7 +343,7 @@ export class Wal {
     this.counters.directorySyncs++;
     this.counters.bytesWritten += bytes.byteLength;
     const segment: Segment = {
-      path, sequence, sizeBytes: bytes.byteLength, fileBytes: Math.max(this.options.segmentMaxBytes, bytes.byteLength),
+      path, sequence, sizeBytes: bytes.byteLength, fileBytes: Math.max(Math.min(this.options.segmentMaxBytes, PREALLOCATED_MAX_BYTES), bytes.byteLength),
       maxEntryIndex: -1, preludeBytes: framedBytes(preludeRecords),
     };
     noteEntries(segment, records);
