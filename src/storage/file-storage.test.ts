@@ -181,8 +181,16 @@ test('a segment cut short at a record boundary, or missing, is corruption', asyn
   const second = all[1]!;
   const offsets = recordOffsets(fileSystem, second);
   const original = fileSystem.peek(second);
+  const end = recordsEnd(fileSystem, second);
   fileSystem.overwrite(second, original.subarray(0, offsets[offsets.length - 1]!));
   await assert.rejects(open(fileSystem), (error) => isStorageError(error, 'wal-corrupt') && error.file === second && /cut short/.test(error.message));
+  // The same in a preallocated file: the last records turned to zeros, the file keeps its size.
+  // Zeros after records are a normal end; the next segment's header says where they really ended.
+  const zeroed = original.slice();
+  zeroed.fill(0, offsets[offsets.length - 2]!, end);
+  fileSystem.overwrite(second, zeroed);
+  await assert.rejects(open(fileSystem), (error) => isStorageError(error, 'wal-corrupt') && error.file === second &&
+    error.offset === offsets[offsets.length - 2] && /cut short/.test(error.message));
   fileSystem.overwrite(second, original);
   await fileSystem.unlink(second);
   await assert.rejects(open(fileSystem), (error) => isStorageError(error, 'wal-corrupt') && /missing/.test(error.message));
