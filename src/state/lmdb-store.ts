@@ -15,6 +15,10 @@
 // applies run at one per disk flush (batches grow under load, which amortizes it). `noSync` was
 // rejected although several times faster here: LMDB documents that a machine crash can then
 // corrupt the environment, with no checksum to notice it.
+// Nodes do not write through write() per apply any more: the OverlayStore (overlay-store.ts)
+// keeps recent writes in memory and hands them over in one writeBatch() every 100 ms, which
+// lmdb-js commits on its own write thread (async operations inside one `batch`, so one
+// transaction), off the event loop.
 //
 // Long keys: lmdb keys are limited to 1978 bytes, while the KV accepts 4 KiB user keys (and
 // encodes them with suffixes). Keys longer than INLINE_KEY_BYTES are stored under their first
@@ -26,7 +30,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import { assert } from '../core/assert.ts';
-import type { OrderedStore, RangeOptions, StoreEntry } from './store.ts';
+import type { BatchEntry, BatchWritable, OrderedStore, RangeOptions, StoreEntry } from './store.ts';
 
 export const INLINE_KEY_BYTES = 1900;
 /** lmdb-js TransactionFlags: ABORTABLE | SYNCHRONOUS_COMMIT | NO_SYNC_FLUSH (flush after returning). */
@@ -41,12 +45,14 @@ export interface LmdbStoreOptions {
   readonly mapSizeBytes?: number;
 }
 
-export class LmdbStore implements OrderedStore {
+export class LmdbStore implements OrderedStore, BatchWritable {
   readonly tableNames: readonly string[];
   readonly persistent = true;
   #root: RootDatabase;
   #tables = new Map<string, Database<Buffer, Buffer>>();
   #writing = false;
+  /** Committed transactions whose flush to disk has not completed yet. */
+  #unflushedCommits = 0;
 
   constructor(options: LmdbStoreOptions) {
     this.tableNames = [...new Set(options.tableNames)].sort();
@@ -118,20 +124,53 @@ export class LmdbStore implements OrderedStore {
   write<T>(body: () => T): T {
     assert(!this.#writing, 'lmdb store: nested write transaction');
     this.#writing = true;
+    let result: T;
     try {
-      return this.#root.transactionSync(body, TRANSACTION_FLAGS);
+      result = this.#root.transactionSync(body, TRANSACTION_FLAGS);
     } finally {
       this.#writing = false;
     }
+    this.#countUntilFlushed();
+    return result;
+  }
+
+  writeBatch(tables: ReadonlyMap<string, Iterable<BatchEntry>>): Promise<void> {
+    assert(!this.#writing, 'lmdb store: writeBatch inside a write transaction');
+    // Resolve every table first: an unknown name must throw before anything is queued.
+    const batches = [...tables].map(([name, entries]) => ({ database: this.#table(name), entries }));
+    // lmdb-js runs the async operations queued inside one batch() in one transaction on its
+    // write thread. The callback must not throw halfway (what was queued would commit), so it
+    // only encodes entries that write() validated when they were made.
+    const committed = this.#root.batch(() => {
+      for (const { database, entries } of batches) {
+        for (const { key, value } of entries) {
+          assert(key.length > 0, 'lmdb store: empty key');
+          const long = key.length > INLINE_KEY_BYTES;
+          const storedKey = long ? storedKeyOf(key) : Buffer.from(key.buffer, key.byteOffset, key.length);
+          if (value === undefined) void database.remove(storedKey);
+          else void database.put(storedKey, long ? encodeLongEntry(key, value) : Buffer.from(value.buffer, value.byteOffset, value.length));
+        }
+      }
+    });
+    return committed.then(() => this.#countUntilFlushed());
   }
 
   async flushed(): Promise<void> {
     await this.#root.flushed;
   }
 
+  writeWouldWait(): boolean {
+    return this.#unflushedCommits > 0;
+  }
+
   async close(): Promise<void> {
     await this.#root.flushed;
     await this.#root.close();
+  }
+
+  #countUntilFlushed(): void {
+    this.#unflushedCommits++;
+    void Promise.resolve(this.#root.flushed).then(() => this.#unflushedCommits--);
   }
 
   #table(name: string): Database<Buffer, Buffer> {

@@ -78,6 +78,10 @@ export class MemoryStore implements OrderedStore {
     return Promise.resolve();
   }
 
+  writeWouldWait(): boolean {
+    return false;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }

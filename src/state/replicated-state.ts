@@ -50,8 +50,6 @@ export class ReplicatedState<Result> implements StateMachine<Result | UnknownCom
   #appliedIndex: number;
   #appliedTerm: number;
   #durableIndex: number;
-  /** Committed transactions whose flush to disk has not completed yet. */
-  #flushesInFlight = 0;
   #closed = false;
 
   constructor(store: OrderedStore, modules: readonly StateModule<Result>[]) {
@@ -136,20 +134,26 @@ export class ReplicatedState<Result> implements StateMachine<Result | UnknownCom
 
   #trackDurability(index: number): void {
     if (!this.store.persistent) return;
-    this.#flushesInFlight++;
-    void this.store.flushed().then(() => {
-      this.#flushesInFlight--;
-      if (index > this.#durableIndex) this.#durableIndex = index;
-    });
+    // store.flushed() resolves once everything written so far (this apply included) is durable.
+    // If the store fails to write, the durable index stays where it is; the failure itself
+    // surfaces from the next apply().
+    void this.store.flushed().then(
+      () => {
+        if (index > this.#durableIndex) this.#durableIndex = index;
+      },
+      () => {},
+    );
   }
 
   /**
-   * True while the previous transaction is still being flushed: with lmdb an apply() now would
-   * block the thread until that flush ends. A runtime under load may wait (entries stay
-   * committed in the log) and apply a bigger batch then: group commit for the state machine.
+   * True while the store asks writers to hold back (store.writeWouldWait()): with lmdb the
+   * previous transaction is still being flushed, so an apply() now would block the thread until
+   * that flush ends; with the overlay store its in-memory delta is full while a flush runs. A
+   * runtime under load may wait (entries stay committed in the log) and apply a bigger batch
+   * then: group commit for the state machine.
    */
   applyWouldWait(): boolean {
-    return this.#flushesInFlight > 0;
+    return this.store.writeWouldWait();
   }
 
   durableAppliedIndex(): number {

@@ -1,4 +1,4 @@
-// A sorted map of byte keys for the memory store: keys kept in chunks of at most 2 * chunkKeys
+// A sorted map of byte keys for the memory store (and the overlay store's deltas): keys kept in chunks of at most 2 * chunkKeys
 // sorted entries, so an insert moves at most one chunk's worth of pointers instead of the whole
 // table (a plain sorted array made a 200k-key table crawl). Binary search over the chunks'
 // first keys, then within the chunk.
@@ -6,12 +6,12 @@ import { assert } from '../core/assert.ts';
 
 const DEFAULT_CHUNK_KEYS = 64;
 
-interface Chunk {
+interface Chunk<Value> {
   /** The keys as latin1 strings: one char per byte, so string order is byte order, and string
    * comparison is far cheaper than Buffer.compare's argument checks on every probe. */
   names: string[];
   keys: Buffer[];
-  values: Buffer[];
+  values: Value[];
 }
 
 const nameOf = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
@@ -21,8 +21,9 @@ export interface Position {
   index: number;
 }
 
-export class SortedChunks {
-  #chunks: Chunk[] = [{ names: [], keys: [], values: [] }];
+/** Values are Buffers by default; the overlay store also keeps `null` (a deletion) as a value. */
+export class SortedChunks<Value = Buffer> {
+  #chunks: Chunk<Value>[] = [{ names: [], keys: [], values: [] }];
   #size = 0;
   readonly #chunkKeys: number;
 
@@ -36,13 +37,13 @@ export class SortedChunks {
     return this.#size;
   }
 
-  get(key: Uint8Array): Buffer | undefined {
+  get(key: Uint8Array): Value | undefined {
     const { chunk, index, found } = this.#find(key);
     return found ? this.#chunks[chunk]!.values[index] : undefined;
   }
 
   /** Returns the previous value, if any. */
-  set(key: Buffer, value: Buffer): Buffer | undefined {
+  set(key: Buffer, value: Value): Value | undefined {
     const name = nameOf(key);
     const { chunk, index, found } = this.#findName(name);
     const target = this.#chunks[chunk]!;
@@ -60,7 +61,7 @@ export class SortedChunks {
   }
 
   /** Returns the removed value, if any. */
-  delete(key: Uint8Array): Buffer | undefined {
+  delete(key: Uint8Array): Value | undefined {
     const { chunk, index, found } = this.#find(key);
     if (!found) return undefined;
     const target = this.#chunks[chunk]!;
@@ -79,7 +80,7 @@ export class SortedChunks {
   }
 
   /** Entries with start <= key < end, ascending or descending. */
-  *range(start: Uint8Array | undefined, end: Uint8Array | undefined, reverse: boolean): Generator<{ key: Buffer; value: Buffer }> {
+  *range(start: Uint8Array | undefined, end: Uint8Array | undefined, reverse: boolean): Generator<{ key: Buffer; value: Value }> {
     const startName = start === undefined ? undefined : nameOf(start);
     const endName = end === undefined ? undefined : nameOf(end);
     if (!reverse) {
@@ -140,7 +141,7 @@ export class SortedChunks {
   #split(chunk: number): void {
     const target = this.#chunks[chunk]!;
     const half = target.names.length >>> 1;
-    const upper: Chunk = { names: target.names.splice(half), keys: target.keys.splice(half), values: target.values.splice(half) };
+    const upper: Chunk<Value> = { names: target.names.splice(half), keys: target.keys.splice(half), values: target.values.splice(half) };
     this.#chunks.splice(chunk + 1, 0, upper);
   }
 }

@@ -1,8 +1,9 @@
 // The ordered key-value storage under the replicated state machines: named tables of byte keys
-// sorted bytewise, synchronous reads and writes, atomic write transactions. Two implementations
-// pass the same conformance tests: lmdb (lmdb-store.ts) for nodes and memory (memory-store.ts)
-// for the simulator and fast tests. The state machines are written once against this interface,
-// so both backends have exactly the same semantics.
+// sorted bytewise, synchronous reads and writes, atomic write transactions. Three implementations
+// pass the same conformance tests: lmdb (lmdb-store.ts), memory (memory-store.ts) for the
+// simulator and fast tests, and the write-behind overlay (overlay-store.ts) that nodes put over
+// lmdb. The state machines are written once against this interface, so every backend has exactly
+// the same semantics.
 
 export interface StoreEntry {
   readonly key: Uint8Array;
@@ -47,7 +48,29 @@ export interface OrderedStore {
   write<T>(body: () => T): T;
   /** Resolves once every committed write transaction is on stable storage. */
   flushed(): Promise<void>;
+  /**
+   * True when writers should hold back for now: a write would block the thread (lmdb: the
+   * previous transaction's flush is in flight) or grow memory past its bound (overlay: the delta
+   * is full while a flush runs). Writing anyway is correct, only slower or bigger.
+   */
+  writeWouldWait(): boolean;
   close(): Promise<void>;
+}
+
+/** One change of a batch: `value` undefined deletes the key. */
+export interface BatchEntry {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array | undefined;
+}
+
+/** A store that can also commit a batch without blocking the calling thread (lmdb). */
+export interface BatchWritable {
+  /**
+   * Writes every entry, table by table, in ONE transaction committed off the calling thread.
+   * Resolves once committed (visible to reads); flushed() then tells when it is durable. The
+   * entries are read synchronously, before this returns.
+   */
+  writeBatch(tables: ReadonlyMap<string, Iterable<BatchEntry>>): Promise<void>;
 }
 
 /** Bytewise comparison, the order of every table. */
