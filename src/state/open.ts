@@ -1,5 +1,7 @@
 // Opening a node's whole replicated state: one store (lmdb directory, or memory) shared by the
-// KV, the Kafka log and the member directory, under one applied index.
+// KV, the Kafka log and the member directory, under one applied index. On disk the store is an
+// OverlayStore over lmdb: applies go to memory and reach lmdb in one transaction every 100 ms,
+// off the event loop (overlay-store.ts says why and what it costs).
 import { KvState } from './kv/kv-state.ts';
 import type { KvResult, KvStateOptions } from './kv/kv-state.ts';
 import { LmdbStore } from './lmdb-store.ts';
@@ -9,6 +11,7 @@ import type { LogResult } from './log/results.ts';
 import { MemberDirectory } from './members/member-directory.ts';
 import type { MembersResult } from './members/member-directory.ts';
 import { MemoryStore } from './memory-store.ts';
+import { OverlayStore } from './overlay-store.ts';
 import { ReplicatedState } from './replicated-state.ts';
 import type { StateModule } from './replicated-state.ts';
 import type { OrderedStore } from './store.ts';
@@ -38,6 +41,6 @@ export function openNodeState(options: OpenNodeStateOptions = {}): NodeState {
   const tableNames = ReplicatedState.tableNames(modules);
   const store: OrderedStore = options.path === undefined
     ? new MemoryStore(tableNames)
-    : new LmdbStore(options.mapSizeBytes === undefined ? { path: options.path, tableNames } : { path: options.path, tableNames, mapSizeBytes: options.mapSizeBytes });
+    : new OverlayStore(new LmdbStore(options.mapSizeBytes === undefined ? { path: options.path, tableNames } : { path: options.path, tableNames, mapSizeBytes: options.mapSizeBytes }));
   return { state: new ReplicatedState(store, modules), kv, log, members };
 }
