@@ -5,7 +5,9 @@ import type { KvState } from '../../state/kv/kv-state.ts';
 import type { Lessor } from '../../state/kv/lessor.ts';
 import type { WatchHub } from '../../state/kv/watch-hub.ts';
 import type { MemberDirectory } from '../../state/members/member-directory.ts';
+import type { LogReader } from '../../state/log/index.ts';
 import type { TransportStats } from '../../transport/index.ts';
+import type { ActivityRecorder } from './dashboard/activity-recorder.ts';
 import type { JoinProofCheck } from './join-proof.ts';
 import type { WireInitResponse, WireJoinRequest, WireNodeStatus } from './api-types.ts';
 
@@ -18,6 +20,8 @@ export interface RunningParts {
   readonly members: MemberDirectory;
   readonly watches: WatchHub;
   readonly lessor: Lessor;
+  /** The Kafka log's applied state (topics, high watermarks, committed offsets), for the dashboard. */
+  readonly log?: LogReader;
   transportStats(): TransportStats;
 }
 
@@ -60,4 +64,6 @@ export interface ApiHost {
   observeProposal(applied: boolean): void;
   /** Records a served request (route template, method, status, seconds). */
   observeRequest(route: string, method: string, status: number, seconds: number): void;
+  /** The node's per-second activity and leader announcements, for the dashboard (absent: none kept). */
+  activity?(): ActivityRecorder;
 }

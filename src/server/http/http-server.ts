@@ -10,6 +10,7 @@ import type { ApiHost } from './host.ts';
 import { Router } from './router.ts';
 import type { JsonReply, RequestContext, Route } from './router.ts';
 import { clusterRoutes } from './cluster-routes.ts';
+import { dashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { healthRoutes } from './health-routes.ts';
 import { kvRoutes } from './kv-routes.ts';
 import { leaseRoutes } from './lease-routes.ts';
@@ -41,7 +42,7 @@ export class HttpApi {
   constructor(host: ApiHost, options: HttpServerOptions, extraRoutes: readonly Route[] = []) {
     this.#host = host;
     this.#options = options;
-    this.#router.add([...healthRoutes(), ...kvRoutes(), ...watchRoutes(), ...leaseRoutes(), ...clusterRoutes(), ...extraRoutes]);
+    this.#router.add([...healthRoutes(), ...kvRoutes(), ...watchRoutes(), ...leaseRoutes(), ...clusterRoutes(), ...dashboardRoutes(), ...extraRoutes]);
     this.#server = createServer({
       maxHeaderSize: options.maxHeaderBytes,
       requestTimeout: options.requestTimeoutMs,

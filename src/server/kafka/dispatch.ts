@@ -12,6 +12,7 @@ import {
 } from './handlers/groups.ts';
 import { handleInitProducerId, handleProduce } from './handlers/produce.ts';
 import { handleCreateTopics, handleDeleteTopics } from './handlers/topics.ts';
+import { observeRequest } from './request-observation.ts';
 
 export type DispatchOutcome =
   | { readonly kind: 'respond'; readonly frame: Uint8Array }
@@ -49,7 +50,9 @@ export async function dispatch(context: RequestContext, decoded: DecodedRequest)
   const { correlationId, requestApiKey: apiKey, requestApiVersion: version } = header;
   switch (decoded.kind) {
     case 'request': {
+      const startedAtMs = context.core.options.clock.now();
       const response = await respond(context, decoded.request);
+      observeRequest(context, decoded.request, response, startedAtMs);
       return response === null ? { kind: 'silent' } : { kind: 'respond', frame: encodeResponseFrame(correlationId, version, response) };
     }
     case 'unsupported_version':

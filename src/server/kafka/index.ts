@@ -2,5 +2,5 @@
 export { KafkaBroker, startKafkaBroker } from './broker.ts';
 export type { KafkaBrokerStats } from './broker.ts';
 export { DEFAULT_GROUP_SETTINGS, DEFAULT_KAFKA_BROKER_LIMITS, KafkaBrokerError, resolveBrokerOptions } from './options.ts';
-export type { BrokerParts, BrokerRaft, KafkaBrokerLimits, KafkaBrokerOptions, KafkaGroupSettings, ResolvedBrokerOptions } from './options.ts';
+export type { BrokerParts, BrokerRaft, KafkaBrokerLimits, KafkaBrokerOptions, KafkaGroupSettings, KafkaRequestObservation, ResolvedBrokerOptions } from './options.ts';
 export { formatHostPort, parseHostPort } from './cluster-view.ts';

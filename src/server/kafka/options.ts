@@ -36,6 +36,17 @@ export interface BrokerParts {
   readonly members: MemberDirectory;
 }
 
+/** One answered request, for metrics and the dashboard (options.onRequestServed). */
+export interface KafkaRequestObservation {
+  readonly apiKey: number;
+  /** From decoding to the answer (a Fetch's long-poll wait included, as in Kafka's TotalTimeMs). */
+  readonly seconds: number;
+  /** The answer carries an error code (top level or any partition of a Produce or Fetch). */
+  readonly failed: boolean;
+  /** Record bytes carried: sent by a Produce, returned by a Fetch; 0 for other requests. */
+  readonly recordBytes: number;
+}
+
 export interface KafkaBrokerLimits {
   /** Largest request frame (Kafka socket.request.max.bytes). */
   readonly frameBytesMax: number;
@@ -134,6 +145,8 @@ export interface KafkaBrokerOptions {
    * replica.lag.time.max.ms; Raft's check-quorum adds up to an election timeout). Default 3 s.
    */
   readonly isrWindowMs?: number;
+  /** Called after every answered request (metrics, dashboard); must be cheap and must not throw. */
+  readonly onRequestServed?: (observation: KafkaRequestObservation) => void;
 }
 
 export interface ResolvedBrokerOptions {
@@ -151,6 +164,7 @@ export interface ResolvedBrokerOptions {
   readonly retentionCheckIntervalMs: number;
   readonly producerExpirationMs: number;
   readonly isrWindowMs: number;
+  readonly onRequestServed: ((observation: KafkaRequestObservation) => void) | undefined;
 }
 
 const SILENT: NodeLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -196,5 +210,6 @@ export function resolveBrokerOptions(options: KafkaBrokerOptions): ResolvedBroke
     retentionCheckIntervalMs: positiveInteger(options.retentionCheckIntervalMs ?? 300_000, 'retentionCheckIntervalMs'),
     producerExpirationMs: positiveInteger(options.producerExpirationMs ?? 24 * 3600 * 1000, 'producerExpirationMs'),
     isrWindowMs: positiveInteger(options.isrWindowMs ?? 3_000, 'isrWindowMs'),
+    onRequestServed: options.onRequestServed,
   };
 }

@@ -2,8 +2,14 @@
 // one process). Most values are read from the node at scrape time (collect callbacks); request
 // latencies, WAL syncs and proposal outcomes are observed as they happen.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { API_KEY } from '../../protocol/kafka/index.ts';
 import type { RaftNode } from '../../runtime/raft-node.ts';
 import type { KvState } from '../../state/kv/kv-state.ts';
+import type { LogReader } from '../../state/log/index.ts';
+import { topicsView } from '../http/dashboard/topics-view.ts';
+import type { TopicsViewLimits } from '../http/dashboard/topics-view.ts';
+import type { WireTopicsView } from '../http/dashboard/wire-types.ts';
+import type { KafkaBrokerStats, KafkaRequestObservation } from '../kafka/index.ts';
 import type { DurableStorage } from '../../storage/index.ts';
 import type { TransportStats } from '../../transport/index.ts';
 
@@ -13,6 +19,9 @@ export interface MetricsSource {
   storage(): DurableStorage | undefined;
   transportStats(): TransportStats | undefined;
   watchers(): number;
+  /** The Kafka log's applied state (per-partition and consumer-group series). */
+  log?(): LogReader | undefined;
+  kafkaStats?(): KafkaBrokerStats | undefined;
 }
 
 const ROLES = ['leader', 'follower', 'candidate', 'pre-candidate'] as const;
@@ -20,6 +29,17 @@ const METHODS = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIO
 const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const SYNC_BUCKETS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const ENTRY_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+/** Fetches wait up to 30 s for data (long polling): the histogram reaches beyond that. */
+const KAFKA_BUCKETS_SECONDS = [...LATENCY_BUCKETS_SECONDS, 30, 60];
+/** Kafka API names as labels: Produce -> produce, ListOffsets -> list_offsets. */
+const KAFKA_API_LABELS = new Map<number, string>(Object.entries(API_KEY).map(([name, key]) => [key, name.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()]));
+/**
+ * Per-partition and per-group series are bounded (a scrape must stay small whatever the cluster
+ * holds); cairn_kafka_metrics_truncated says when some were left out.
+ */
+const KAFKA_SERIES_LIMITS: TopicsViewLimits = { topicsMax: 1000, partitionsMax: 1000, groupsMax: 500, groupPartitionsMax: 1000 };
+/** One computation of the Kafka view serves every family of one scrape. */
+const KAFKA_VIEW_REUSE_MS = 1000;
 
 /** A gauge whose value is read at scrape time. */
 function gauge(registry: Registry, name: string, help: string, read: () => number | undefined): void {
@@ -51,6 +71,11 @@ export class NodeMetrics {
   readonly #syncDuration: Histogram;
   readonly #entriesPerSync: Histogram;
   readonly #proposals: { committed: number; failed: number } = { committed: 0, failed: 0 };
+  readonly #kafkaRequests: Counter<'api'>;
+  readonly #kafkaFailed: Counter<'api'>;
+  readonly #kafkaDuration: Histogram<'api'>;
+  readonly #kafkaBytes: Counter<'direction'>;
+  #kafkaView: { atMs: number; view: WireTopicsView | undefined } | undefined;
 
   constructor(source: MetricsSource, options: { processMetrics: boolean }) {
     const registry = this.registry;
@@ -64,6 +89,11 @@ export class NodeMetrics {
     this.#replicationMetrics(source);
     this.#transportMetrics(source);
     this.#stateMetrics(source);
+    this.#kafkaRequests = new Counter({ name: 'cairn_kafka_requests_total', help: 'Kafka requests answered, by API', labelNames: ['api'], registers: [registry] });
+    this.#kafkaFailed = new Counter({ name: 'cairn_kafka_requests_failed_total', help: 'Kafka requests answered with an error code (top level or any partition), by API', labelNames: ['api'], registers: [registry] });
+    this.#kafkaDuration = new Histogram({ name: 'cairn_kafka_request_duration_seconds', help: 'Kafka request latency by API (Fetch includes its long-poll wait)', labelNames: ['api'], buckets: KAFKA_BUCKETS_SECONDS, registers: [registry] });
+    this.#kafkaBytes = new Counter({ name: 'cairn_kafka_record_bytes_total', help: 'Record bytes received by Produce (direction="in") and returned by Fetch (direction="out")', labelNames: ['direction'], registers: [registry] });
+    this.#kafkaStateMetrics(source);
     if (options.processMetrics) {
       collectDefaultMetrics({ register: registry, prefix: 'cairn_' });
       // Gauges named like counters (promtool refuses them); the per-type gauges without _total stay.
@@ -85,6 +115,14 @@ export class NodeMetrics {
   observeProposal(succeeded: boolean): void {
     if (succeeded) this.#proposals.committed++;
     else this.#proposals.failed++;
+  }
+
+  observeKafka(observation: KafkaRequestObservation): void {
+    const api = KAFKA_API_LABELS.get(observation.apiKey) ?? 'other';
+    this.#kafkaRequests.inc({ api });
+    if (observation.failed) this.#kafkaFailed.inc({ api });
+    this.#kafkaDuration.observe({ api }, observation.seconds);
+    if (observation.recordBytes > 0) this.#kafkaBytes.inc({ direction: observation.apiKey === API_KEY.Produce ? 'in' : 'out' }, observation.recordBytes);
   }
 
   async text(): Promise<{ contentType: string; body: string }> {
@@ -171,5 +209,49 @@ export class NodeMetrics {
     gauge(this.registry, 'cairn_kv_watchers', 'Watches served by this node', () => source.watchers());
     gauge(this.registry, 'cairn_wal_bytes', 'Bytes held by WAL segments', () => source.storage()?.stats().walBytes);
     gauge(this.registry, 'cairn_snapshot_bytes', 'Bytes held by snapshot files', () => source.storage()?.stats().snapshotBytes);
+  }
+
+  /** The applied Kafka log, computed at most once per KAFKA_VIEW_REUSE_MS (several families read it per scrape). */
+  #kafkaLogView(source: MetricsSource): WireTopicsView | undefined {
+    const now = performance.now();
+    if (this.#kafkaView !== undefined && now - this.#kafkaView.atMs < KAFKA_VIEW_REUSE_MS) return this.#kafkaView.view;
+    const log = source.log?.();
+    const view = log === undefined ? undefined : topicsView(log, 0, 0, KAFKA_SERIES_LIMITS);
+    this.#kafkaView = { atMs: now, view };
+    return view;
+  }
+
+  #kafkaStateMetrics(source: MetricsSource): void {
+    const registry = this.registry;
+    const view = (): WireTopicsView | undefined => this.#kafkaLogView(source);
+    gauge(registry, 'cairn_kafka_connections', 'Kafka client connections open on this node', () => source.kafkaStats?.()?.connections);
+    gauge(registry, 'cairn_kafka_groups_live', 'Consumer groups with members held by this node (the leader is every group\'s coordinator)', () => source.kafkaStats?.()?.groups);
+    gauge(registry, 'cairn_kafka_topics', 'Kafka topics in the applied log state', () => source.log?.()?.listTopics().length);
+    gauge(registry, 'cairn_kafka_metrics_truncated', '1 when per-partition or per-group series were left out (too many partitions or groups)', () => (view()?.truncated === true ? 1 : 0));
+    const perPartition = (name: string, help: string, read: (partition: WireTopicsView['topics'][number]['partitions'][number]) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['topic', 'partition'], registers: [registry],
+        collect() {
+          this.reset();
+          for (const topic of view()?.topics ?? []) for (const partition of topic.partitions) this.set({ topic: topic.name, partition: String(partition.partition) }, read(partition));
+        },
+      });
+    };
+    perPartition('cairn_kafka_partition_high_watermark', 'High watermark (log end offset) of each partition as this node applied it', (partition) => partition.highWatermark);
+    perPartition('cairn_kafka_partition_log_start_offset', 'First offset still held by each partition (after retention)', (partition) => partition.logStartOffset);
+    perPartition('cairn_kafka_partition_size_bytes', 'Record bytes held by each partition', (partition) => partition.sizeBytes);
+    const perGroupPartition = (name: string, help: string, read: (entry: WireTopicsView['groups'][number]['partitions'][number]) => number): void => {
+      new Gauge({
+        name, help, labelNames: ['group', 'topic', 'partition'], registers: [registry],
+        collect() {
+          this.reset();
+          for (const group of view()?.groups ?? []) {
+            for (const entry of group.partitions) this.set({ group: group.group, topic: entry.topic, partition: String(entry.partition) }, read(entry));
+          }
+        },
+      });
+    };
+    perGroupPartition('cairn_kafka_consumer_group_lag', 'Messages between a group\'s committed offset and the partition\'s high watermark', (entry) => entry.lag);
+    perGroupPartition('cairn_kafka_consumer_group_committed_offset', 'Offset each consumer group committed for each partition', (entry) => entry.committedOffset);
   }
 }
