@@ -146,9 +146,9 @@ export class LmdbStore implements OrderedStore, BatchWritable {
         for (const { key, value } of entries) {
           assert(key.length > 0, 'lmdb store: empty key');
           const long = key.length > INLINE_KEY_BYTES;
-          const storedKey = long ? storedKeyOf(key) : Buffer.from(key.buffer, key.byteOffset, key.length);
+          const storedKey = long ? storedKeyOf(key) : asBuffer(key);
           if (value === undefined) void database.remove(storedKey);
-          else void database.put(storedKey, long ? encodeLongEntry(key, value) : Buffer.from(value.buffer, value.byteOffset, value.length));
+          else void database.put(storedKey, long ? encodeLongEntry(key, value) : asBuffer(value));
         }
       }
     });
@@ -178,6 +178,11 @@ export class LmdbStore implements OrderedStore, BatchWritable {
     assert(database !== undefined, `lmdb store: unknown table ${name}`);
     return database;
   }
+}
+
+/** The same bytes as a Buffer, without a copy. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 function storedKeyOf(key: Uint8Array): Buffer {

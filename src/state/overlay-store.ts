@@ -13,10 +13,19 @@
 // holding everything written before the call is durable in the base, so durableAppliedIndex()
 // (which ReplicatedState derives from flushed()) never claims an apply that a crash could lose.
 //
-// Why it pays (measured with /tmp/perf-style scripts: a synced WAL save of 10 entries beside the
-// apply of 10 KV puts of 300 B, 1000 rounds; and src/state/kv/bench-apply.ts over this store):
-//   WAL save p50/p90/p99:  lmdb per apply 1.27/6.39/12.03 ms  ->  overlay <see report>
-//   apply() on the event loop for 10k puts: lmdb 1525 ms  ->  overlay <see report>
+// Why it pays, measured on the 2-core dev machine while other work ran on it (load 5-7, so
+// ranges over repeated runs, same time window, lmdb = LmdbStore per apply as before):
+// Reproduce with `node src/state/bench-overlay.ts wal` and `... apply [--batch 10]`.
+//   A synced WAL save of 10 entries with the apply of 10 KV puts of 300 B beside it (2000 rounds;
+//   the save's time includes the synchronous apply, which runs while the fsync is in flight):
+//     WAL save p50 / p90 / p99   lmdb 1.5-1.7 / 4.6-7.3 / 11-28 ms   overlay 0.66-0.95 / 3.2-3.7 / 9-17 ms
+//                                (no state at all: 0.16-0.21 / 1.1-2.2 / 4.5-8.2 ms)
+//     apply() time on the event loop for 20k puts: lmdb 3.2-4.3 s, overlay 0.83-1.04 s
+//     whole run: lmdb 4.8-7.1 s, overlay 3.1-4.1 s
+//   KV apply throughput as in kv/bench-apply.ts (200k puts of 128 B; 50k in batches of 10),
+//   yielding between batches as a runtime does, puts/s wall:
+//     batches of 100: lmdb 6.8k-9.7k, overlay 9.5k-20k, memory 13.9k-18.5k
+//     batches of 10:  lmdb 2.0k-3.2k, overlay 10.6k-19.4k, memory 22.9k-32.7k
 // Each lmdb commit waits for the previous transaction's flush, and those flushes compete with
 // the WAL's fdatasync; one commit per 100 ms instead of one per apply removes both costs.
 //
@@ -201,10 +210,17 @@ export class OverlayStore implements OrderedStore {
 
   get(table: string, key: Uint8Array): Uint8Array | undefined {
     this.#assertUsable(table);
-    for (const delta of this.#deltas()) {
-      const value = delta.tables.get(table)!.get(key);
-      if (value !== undefined) return value ?? undefined;
+    // The hottest read of every apply: no allocation, and a table with nothing in a delta is
+    // not searched there.
+    let delta: Delta | undefined = this.#current;
+    while (delta !== undefined) {
+      const sorted = delta.tables.get(table)!;
+      if (sorted.size > 0) {
+        const value = sorted.get(key);
+        if (value !== undefined) return value ?? undefined;
+      }
       if (delta.cleared) return undefined;
+      delta = delta === this.#current ? this.#inFlight : undefined;
     }
     return this.#base.get(table, key);
   }
