@@ -127,6 +127,11 @@ async function runUp(serveFlags: string[], options: LocalOptions & { nodes?: str
   if (options.foreground === true) await foreground(cluster, options.json === true);
 }
 
+/** The live dashboard of the first node (any node's client address serves it). */
+function dashboardUrl(cluster: LocalCluster): string {
+  return `http://${cluster.endpoints()[0]}/`;
+}
+
 /** The Kafka bootstrap servers: every node's Kafka address. */
 function kafkaServers(statuses: readonly LocalNodeStatus[]): string[] {
   return statuses.flatMap((node) => (node.kafka === null ? [] : [node.kafka]));
@@ -136,7 +141,7 @@ function printUp(cluster: LocalCluster, statuses: readonly LocalNodeStatus[], js
   if (json) {
     writeJson({
       clusterId: cluster.clusterId, directory: cluster.directory, endpoints: cluster.endpoints(), bootstrapServers: kafkaServers(statuses),
-      ticket: cluster.ticket(), nodes: statuses.map(nodeJson),
+      dashboard: dashboardUrl(cluster), ticket: cluster.ticket(), nodes: statuses.map(nodeJson),
     });
     return;
   }
@@ -144,6 +149,7 @@ function printUp(cluster: LocalCluster, statuses: readonly LocalNodeStatus[], js
   writeLine(`cluster ${cluster.clusterId} is up: ${statuses.length} node${statuses.length === 1 ? '' : 's'} in ${dir}`);
   writeLine(table(statuses.map((node) => ['  ' + node.name, `client ${node.client}`, `peer ${node.peer}`, ...(node.kafka === null ? [] : [`kafka ${node.kafka}`]), `pid ${node.pid ?? '-'}`, node.role ?? '-', `log ${shown(node.logFile)}`])));
   writeLine(`endpoints: ${cluster.endpoints().join(',')}`);
+  writeLine(`dashboard: ${dashboardUrl(cluster)}   (every node serves it at / of its client address)`);
   const kafka = kafkaServers(statuses);
   if (kafka.length > 0) writeLine(`kafka:     --bootstrap-server ${kafka.join(',')}   (any node; e.g. kcat -b ${kafka[0]} -L)`);
   writeLine(`ticket:    ${cluster.ticket()}`);

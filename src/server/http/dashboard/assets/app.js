@@ -143,7 +143,7 @@ function show(state) {
   alternatives = state.cluster.members.filter((member) => member.id !== state.servedBy && member.client !== '').map((member) => ({ id: member.id, client: member.client }));
   updateSummary(state);
   noticeChanges(state);
-  cards.update(nodeViews(state));
+  cards.update(nodeViews(state), `Node ${state.servedBy} is not part of a cluster yet (${state.cluster.node.phase}): start it with --init or --join, or POST /v1/cluster/init.`);
   updateCharts(state);
   kafka.update(state.topics, state.timeMs);
   timeline.render();

@@ -38,15 +38,20 @@ export class KafkaTables {
     /** @type {HTMLTableRowElement[]} */
     const rows = [];
     const cells = [];
+    const seen = new Set();
     for (const topic of view.topics) {
       for (const partition of topic.partitions) {
-        const rate = this.#rate(`${topic.name}\u0000${partition.partition}`, partition.highWatermark, timeMs);
+        const key = `${topic.name}\u0000${partition.partition}`;
+        seen.add(key);
+        const rate = this.#rate(key, partition.highWatermark, timeMs);
         const values = [formatInteger(partition.logStartOffset), formatInteger(partition.highWatermark), formatBytes(partition.sizeBytes), rate === null ? '—' : formatRate(rate)];
         cells.push(topic.name, partition.partition, ...values);
         rows.push(h('tr', {}, h('th', { scope: 'row' }, h('code', {}, visible(topic.name, false))), h('td', { class: 'number' }, String(partition.partition)),
           ...values.map((value) => h('td', { class: 'number' }, value))));
       }
     }
+    // Deleted topics and partitions are forgotten.
+    for (const key of this.previous.keys()) if (!seen.has(key)) this.previous.delete(key);
     const signature = JSON.stringify(cells);
     if (signature === this.topicsSignature) return;
     this.topicsSignature = signature;

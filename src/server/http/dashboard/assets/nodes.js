@@ -64,14 +64,16 @@ export function nodeViews(state) {
   const requests = new Map(state.stats.sources.map((source) => [source.nodeId, source.lastSecond]));
   return members.map((member) => {
     const status = member.status;
-    const lag = status === undefined ? null : member.progress?.lagEntries ?? Math.max(0, highestCommit - status.appliedIndex);
+    const isLeader = leader !== null && leader.id === member.id;
+    // The leader's own progress counts entries it has not yet persisted: it is 0 behind itself.
+    const lag = status === undefined ? null : isLeader ? 0 : member.progress?.lagEntries ?? Math.max(0, highestCommit - status.appliedIndex);
     const { health, text } = healthOf(member, lag);
     const last = requests.get(member.id);
     return {
       id: member.id, title: member.name === undefined ? `Node ${member.id}` : `Node ${member.id} · ${member.name}`,
       reachable: status !== undefined, error: member.statusError ?? status?.failure ?? null, role: status?.role ?? null, term: status?.term ?? null,
       commitIndex: status?.commitIndex ?? null, appliedIndex: status?.appliedIndex ?? null, lag, health, healthText: text,
-      membership: MEMBERSHIP_TEXT[member.membership] ?? member.membership, isLeader: leader !== null && leader.id === member.id,
+      membership: MEMBERSHIP_TEXT[member.membership] ?? member.membership, isLeader,
       client: member.client, kafka: member.kafka ?? null, requestsPerSecond: last === undefined ? null : last.kv + last.produce + last.fetch,
     };
   });
@@ -164,10 +166,14 @@ export class NodeCards {
     this.cards = new Map();
   }
 
-  /** @param {NodeView[]} views */
-  update(views) {
+  /**
+   * @param {NodeView[]} views
+   * @param {string} emptyText shown when there is no member (the node has not joined a cluster)
+   */
+  update(views, emptyText) {
     // The placeholder shown before the first answer, and anything else that is not a card, goes.
     for (const child of [...this.list.children]) if (![...this.cards.values()].some((card) => card.root === child)) child.remove();
+    if (views.length === 0) this.list.append(h('li', { class: 'empty' }, emptyText));
     const seen = new Set();
     views.forEach((view, index) => {
       seen.add(view.id);
