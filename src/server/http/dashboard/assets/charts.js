@@ -72,7 +72,9 @@ export function drawChart(element, data) {
   }
   for (const marker of data.markers) {
     parts.push(svg('line', { class: 'marker', x1: x(marker.index), x2: x(marker.index), y1: PADDING.top, y2: PADDING.top + plotHeight }));
-    parts.push(svg('text', { class: 'marker-label', x: x(marker.index) + 3, y: PADDING.top + 10 }, marker.label));
+    // Labels near the right edge go on the line's left, so they are not cut off.
+    const nearEnd = x(marker.index) > width - PADDING.right - 24;
+    parts.push(svg('text', { class: 'marker-label', x: x(marker.index) + (nearEnd ? -3 : 3), y: PADDING.top + 10, 'text-anchor': nearEnd ? 'end' : 'start' }, marker.label));
   }
   for (const item of data.series) {
     parts.push(svg('path', { class: `line ${item.className}`, d: pathOf(item.values, x, y) }));
