@@ -141,6 +141,11 @@ export class MemoryNetwork {
     link.delayMs = delayMs;
   }
 
+  /** Whether `from` has `to` as a peer, i.e. over TCP it would hold a connection to `to`. @internal */
+  dials(from: NodeId, to: NodeId): boolean {
+    return this.#transports.get(from)?.hasPeer(to) === true;
+  }
+
   isLinkUp(from: NodeId, to: NodeId): boolean {
     return !this.#downLinks.has(linkKey(from, to)) && this.#transports.has(from) && this.#transports.has(to);
   }

@@ -80,7 +80,9 @@ export class MemoryTransport implements Transport {
   send(message: Message): void {
     if (this.#state !== 'started') return;
     const peer = this.#peers.get(message.to);
-    if (peer === undefined || !this.#network.isLinkUp(this.localId, message.to)) {
+    // Like TCP: without an address of our own, we may still answer a peer connected to us.
+    const answerable = peer !== undefined || this.#network.dials(message.to, this.localId);
+    if (!answerable || !this.#network.isLinkUp(this.localId, message.to)) {
       this.#drop(message, peer);
       return;
     }
@@ -89,7 +91,7 @@ export class MemoryTransport implements Transport {
       this.#drop(message, peer);
       return;
     }
-    peer.unreachableReported = false;
+    if (peer !== undefined) peer.unreachableReported = false;
     const counters = this.#countersOf(message.to);
     counters.messagesSent++;
     counters.bytesSent += wire?.length ?? estimateMessageBytes(message);
@@ -102,6 +104,11 @@ export class MemoryTransport implements Transport {
     if (peer?.unreachableReported === true) return;
     if (peer !== undefined) peer.unreachableReported = true;
     this.#onUnreachable(message.to);
+  }
+
+  /** Whether this transport has an address for `peerId` (so, over TCP, it would connect to it). @internal */
+  hasPeer(peerId: NodeId): boolean {
+    return this.#state === 'started' && this.#peers.has(peerId);
   }
 
   setPeer(peerId: NodeId, address: string): void {

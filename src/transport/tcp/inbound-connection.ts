@@ -3,13 +3,13 @@
 // back on this connection. Anything malformed closes this connection (never the process) with
 // one log line per peer and reason.
 import type { Socket } from 'node:net';
-import type { NodeId } from '../../core/raft/types.ts';
+import type { Message, NodeId } from '../../core/raft/types.ts';
 import { plainDataProblem } from '../codec/plain-data.ts';
 import { WireError } from '../codec/wire-reader.ts';
 import type { PlainData, TimerHandle, TransportErrorCode } from '../types.ts';
 import type { TcpContext } from './context.ts';
 import { FrameReader } from './frame-reader.ts';
-import { decodeFrame, encodeChallenge, encodeErrorResponse, encodeRefused, encodeResponse, encodeWelcome } from './frames.ts';
+import { decodeFrame, encodeChallenge, encodeErrorResponse, encodeRaft, encodeRefused, encodeResponse, encodeWelcome } from './frames.ts';
 import type { Frame, HelloFrame } from './frames.ts';
 import { checkHello, computeProof, newNonce, proofMatches } from './handshake.ts';
 import type { Transcript } from './handshake.ts';
@@ -198,6 +198,20 @@ export class InboundConnection {
     const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : 'REMOTE_ERROR';
     const message = error instanceof Error ? error.message : String(error);
     this.#write(encodeErrorResponse(requestId, code, message));
+  }
+
+  /**
+   * Sends a Raft message back over this connection, for a peer whose address this node does not
+   * know. Bounded by the socket's buffered bytes: returns false (dropped) when the peer does not
+   * keep up or the connection is not open.
+   */
+  sendRaft(message: Message): boolean {
+    if (this.#phase !== 'open' || this.#socket.writableLength > this.#context.options.maxQueueBytes) return false;
+    const frame = encodeRaft(message);
+    if (frame.length > this.#context.options.maxFrameBytes + 4) return false;
+    this.#context.counters(this.#peerId).messagesSent++;
+    this.#write(frame);
+    return true;
   }
 
   #write(frame: Buffer): void {

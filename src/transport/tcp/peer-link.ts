@@ -322,6 +322,13 @@ export class PeerLink {
       this.#checkWelcome(frame.proof);
     } else if (this.#phase === 'open' && (frame.kind === 'response' || frame.kind === 'error-response')) {
       this.#onResponse(frame, payload.length);
+    } else if (this.#phase === 'open' && frame.kind === 'raft') {
+      // The peer does not know our address yet (a lagging member, a newcomer) and answers on the
+      // connection we opened; decodeFrame checked that it comes from this peer and is for us.
+      const counters = this.#context.counters(this.peerId);
+      counters.messagesReceived++;
+      counters.bytesReceived += payload.length + 4;
+      this.#context.emitMessage(frame.message);
     } else {
       this.#fail('FRAME_MALFORMED', `unexpected ${frame.kind} frame from node ${this.peerId} during ${this.#phase}`, 'protocol');
     }

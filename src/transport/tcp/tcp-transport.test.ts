@@ -107,6 +107,27 @@ describe('TcpTransport delivery', () => {
     assert.equal(peerStats(a, 2).messagesDropped, 0);
   });
 
+  test('a node that does not know a peer\'s address answers it on the connection the peer opened', async () => {
+    const a = await node(1);
+    const b = await node(2);
+    const atA = collect(a);
+    const atB = collect(b);
+    a.setPeer(2, addressOf(b)); // b knows nothing of a (a lagging member, a newcomer)
+    a.send(appendMessage(1, 2, 1));
+    await waitFor(() => atB.length === 1, 'a to reach b');
+    b.send(appendMessage(2, 1, 7));
+    b.send(appendMessage(2, 1, 8));
+    await waitFor(() => atA.length === 2, 'b\'s answers over a\'s connection');
+    assert.deepEqual(atA.map((message) => message.index), [7, 8]);
+    assert.equal(peerStats(b, 1).messagesDropped, 0);
+    // Without any connection from the peer, the message is still dropped (and reported).
+    const c = await node(3);
+    const unreachable: NodeId[] = [];
+    c.onUnreachable((peerId) => unreachable.push(peerId));
+    c.send(appendMessage(3, 1, 1));
+    assert.deepEqual(unreachable, [1]);
+  });
+
   test('an 8 MiB snapshot makes the round trip intact', async () => {
     const a = await node(1);
     const b = await node(2);

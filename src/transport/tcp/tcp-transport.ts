@@ -113,6 +113,8 @@ export class TcpTransport implements Transport {
       link.send(message);
       return;
     }
+    // No address, but the peer is connected to us: answer on its connection.
+    if (this.#inboundByPeer.get(message.to)?.sendRaft(message) === true) return;
     this.#options.logger.debug({ peerId: message.to, type: message.type }, 'dropping a message to a peer without an address');
     if (message.type === 'snapshot') this.#onSnapshotStatus(message.to, 'failed');
     this.#onUnreachable(message.to);
