@@ -58,6 +58,8 @@ export class ReadyProcessor {
   }
 
   async process(ready: Ready, isLeader: boolean): Promise<void> {
+    // Backpressure from the state machine: its store has as much unflushed data as it may hold.
+    if (ready.committedEntries.length > 0 && this.state.applyWouldWait()) await this.state.flushed();
     const early = new Set(isLeader ? ready.messages.filter(sendableEarly) : []);
     for (const message of early) this.transport.send(message);
     const persisted = this.persist(ready);
