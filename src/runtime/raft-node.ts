@@ -37,10 +37,14 @@ export interface RaftNodeOptions {
   readonly heartbeatIntervalTicks?: number;
   /** Default deadline of proposals, reads and membership requests. */
   readonly requestTimeoutMs?: number;
-  /** Take a snapshot and compact the log after this many applied entries. */
+  /** Take a snapshot and compact the log after this many applied entries... */
   readonly snapshotEveryEntries?: number;
-  /** Entries kept before the snapshot, so followers slightly behind catch up without one. */
+  /** ...or after this many bytes of applied entries. */
+  readonly snapshotEveryBytes?: number;
+  /** Entries kept before the snapshot, so followers slightly behind catch up without one... */
   readonly entriesKeptAfterSnapshot?: number;
+  /** ...at most this many bytes of them. */
+  readonly bytesKeptAfterSnapshot?: number;
   readonly pendingRequestsMax?: number;
   readonly proposalBatchBytesMax?: number;
   /** Peers to talk to before this node has a membership of its own (a node joining a cluster). */
@@ -56,8 +60,10 @@ export const RAFT_NODE_DEFAULTS = {
   electionTimeoutTicks: 10,
   heartbeatIntervalTicks: 1,
   requestTimeoutMs: 5_000,
-  snapshotEveryEntries: 10_000,
+  snapshotEveryEntries: 100_000,
+  snapshotEveryBytes: 64 * 1024 * 1024,
   entriesKeptAfterSnapshot: 5_000,
+  bytesKeptAfterSnapshot: 16 * 1024 * 1024,
   pendingRequestsMax: 100_000,
   proposalBatchBytesMax: 4 * 1024 * 1024,
 } as const;
@@ -107,7 +113,8 @@ export class RaftNode {
     this.peers = new PeerSync(options.transport, this.id, options.seedPeers ?? new Map(), this.logger, options.peerAddressOverrides);
     this.forwarder = new Forwarder(options.transport, this, () => this.clock.now());
     this.snapshotter = new Snapshotter(options.storage, options.state, this.logger, {
-      everyEntries: this.options.snapshotEveryEntries, keptEntries: this.options.entriesKeptAfterSnapshot,
+      everyEntries: this.options.snapshotEveryEntries, everyBytes: this.options.snapshotEveryBytes,
+      keptEntries: this.options.entriesKeptAfterSnapshot, keptBytes: this.options.bytesKeptAfterSnapshot,
     });
     this.processor = new ReadyProcessor({
       storage: options.storage, transport: options.transport, state: options.state, bugs: options.runtimeBugs ?? new Set(),
@@ -306,6 +313,7 @@ export class RaftNode {
   }
 
   private onApplied(entry: Entry, result: unknown): void {
+    this.snapshotter.recordApplied(entry.index, entry.data.byteLength);
     if (entry.type === 'conf-change') this.onConfChangeApplied(entry);
     else this.proposals.applied(entry.index, entry.term, result);
     if (result !== null && result !== undefined) this.counters.proposalsCommitted++;

@@ -279,6 +279,7 @@ export class CairnNode implements ApiHost {
       id: identity.nodeId, storage: this.#storage!, transport: this.#transport!, state: state.state, members: state.members,
       logger: childLogger(this.logger, { component: 'raft' }), tickMs: options.tickMs, electionTimeoutTicks: options.electionTimeoutTicks,
       heartbeatIntervalTicks: options.heartbeatIntervalTicks, requestTimeoutMs: options.requestTimeoutMs, snapshotEveryEntries: options.snapshotEveryEntries,
+      snapshotEveryBytes: options.snapshotEveryBytes, bytesKeptAfterSnapshot: options.bytesKeptAfterSnapshot,
       entriesKeptAfterSnapshot: options.entriesKeptAfterSnapshot, pendingRequestsMax: options.pendingRequestsMax, seedPeers: seeds,
       peerAddressOverrides: new Map(Object.entries(options.peerAddressOverrides ?? {}).map(([id, address]) => [Number(id), address])),
       ...(this.#injectedBugs.raftBugs === undefined ? {} : { raftBugs: this.#injectedBugs.raftBugs }),

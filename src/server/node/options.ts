@@ -78,8 +78,12 @@ export interface CairnNodeOptions {
   readonly heartbeatIntervalTicks?: number;
   /** Deadline of proposals, linearizable reads and membership changes. */
   readonly requestTimeoutMs?: number;
+  /** Snapshot (and compact the log) after this many applied entries, or this many bytes of them. */
   readonly snapshotEveryEntries?: number;
+  readonly snapshotEveryBytes?: number;
+  /** The log tail kept behind a snapshot for slow followers: at most this many entries and bytes. */
   readonly entriesKeptAfterSnapshot?: number;
+  readonly bytesKeptAfterSnapshot?: number;
   readonly pendingRequestsMax?: number;
   /** KV limits. Must be equal on every member (apply enforces them). */
   readonly maxKeyBytes?: number;
@@ -139,6 +143,8 @@ export const CAIRN_NODE_DEFAULTS = {
   heartbeatIntervalTicks: RAFT_NODE_DEFAULTS.heartbeatIntervalTicks,
   requestTimeoutMs: RAFT_NODE_DEFAULTS.requestTimeoutMs,
   snapshotEveryEntries: RAFT_NODE_DEFAULTS.snapshotEveryEntries,
+  snapshotEveryBytes: RAFT_NODE_DEFAULTS.snapshotEveryBytes,
+  bytesKeptAfterSnapshot: RAFT_NODE_DEFAULTS.bytesKeptAfterSnapshot,
   entriesKeptAfterSnapshot: RAFT_NODE_DEFAULTS.entriesKeptAfterSnapshot,
   pendingRequestsMax: RAFT_NODE_DEFAULTS.pendingRequestsMax,
   maxKeyBytes: DEFAULT_KV_LIMITS.maxKeyBytes,
@@ -213,7 +219,7 @@ export function resolveNodeOptions(options: CairnNodeOptions): ResolvedNodeOptio
   }
   const bounds: [string, number, number][] = [
     ['tickMs', 1, 60_000], ['electionTimeoutTicks', 2, 10_000], ['heartbeatIntervalTicks', 1, 10_000], ['requestTimeoutMs', 1, 600_000],
-    ['snapshotEveryEntries', 1, 1e9], ['entriesKeptAfterSnapshot', 0, 1e9], ['pendingRequestsMax', 1, 1e7],
+    ['snapshotEveryEntries', 1, 1e9], ['entriesKeptAfterSnapshot', 0, 1e9], ['snapshotEveryBytes', 1024, 2 ** 40], ['bytesKeptAfterSnapshot', 0, 2 ** 40], ['pendingRequestsMax', 1, 1e7],
     ['maxKeyBytes', 1, 1_000_000], ['maxValueBytes', 1, 64 * 1024 * 1024], ['maxTxnOperations', 1, 100_000],
     ['maxRequestBodyBytes', 1024, 1024 * 1024 * 1024], ['maxUrlBytes', 256, 1024 * 1024], ['maxHeaderBytes', 1024, 1024 * 1024],
     ['maxConnections', 1, 1_000_000], ['maxWatchers', 1, 1_000_000], ['watchMaxPendingEvents', 1, 10_000_000], ['watchMaxPendingBytes', 1024, 2 ** 40], ['httpHeadersTimeoutMs', 100, 600_000], ['httpRequestTimeoutMs', 100, 3_600_000],
