@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runConsumeLoad, runProduceLoad } from '../src/cli/bench/kafka-load.ts';
+import { runConsumeLoad } from '../src/cli/bench/kafka-load.ts';
+import { runLeanProduceLoad } from '../src/cli/bench/lean-producer.ts';
 import { LocalCluster, findFreeBasePort } from '../src/local/index.ts';
 
 const { values } = parseArgs({
@@ -128,7 +129,7 @@ async function benchCairn(directory: string): Promise<{ rows: Row[]; consume: Ro
     const rows: Row[] = [];
     for (const window of WINDOWS) {
       note(`cairn: produce, ${window.requests} requests × ${window.batch} messages in flight, ${durationSeconds}s`);
-      const result = await runProduceLoad({
+      const result = await runLeanProduceLoad({
         brokers, topic: 'bench', partitions: 3, messageBytes: MESSAGE_BYTES, batch: window.batch, inFlight: window.requests,
         durationMs: durationSeconds * 1000, acks: -1, idempotent: false, compression: 'none',
       });

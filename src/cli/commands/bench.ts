@@ -3,6 +3,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { runConsumeLoad, runProduceLoad } from '../bench/kafka-load.ts';
+import { runLeanProduceLoad } from '../bench/lean-producer.ts';
 import type { LoadFigures, ProduceFigures } from '../bench/kafka-load.ts';
 import { runKvLoad } from '../bench/kv-load.ts';
 import { addKafkaOptions, bootstrapServers, explainKafkaError } from '../kafka-client.ts';
@@ -74,6 +75,7 @@ interface ProduceBenchOptions extends KafkaOptions {
   acks: 'all' | '1';
   idempotent?: boolean;
   compression: 'none' | 'gzip';
+  client: 'lean' | 'kafkajs';
 }
 
 function kafkaProgress(what: string, elapsedMs: number, messages: number, errors: number): void {
@@ -99,6 +101,7 @@ function registerKafkaBench(bench: Command): void {
     .addOption(new Option('--acks <all|1>', 'acknowledgement to wait for').choices(['all', '1']).default('all'))
     .option('--idempotent', 'idempotent producer')
     .addOption(new Option('--compression <codec>', 'batch compression').choices(['none', 'gzip']).default('none'))
+    .addOption(new Option('--client <lean|kafkajs>', 'lean: pre-built batches on one pipelined connection (the generator costs little CPU); kafkajs: a general client (needed for --idempotent, --compression)').choices(['lean', 'kafkajs']).default('lean'))
     .addHelpText('after', '\nExample:\n  cairn bench produce --size 1024 --batch 100 --in-flight 8 --duration 10s --json')
     .action(async (options: ProduceBenchOptions) => {
       const brokers = await bootstrapServers(options);
@@ -106,7 +109,8 @@ function registerKafkaBench(bench: Command): void {
       const inFlight = wholeNumber(options.inFlight, '--in-flight', 1);
       let figures: ProduceFigures;
       try {
-        figures = await runProduceLoad({
+        const useKafkajs = options.client === 'kafkajs' || options.idempotent === true || options.compression !== 'none';
+        figures = await (useKafkajs ? runProduceLoad : runLeanProduceLoad)({
           brokers, topic: options.topic, partitions: wholeNumber(options.partitions, '--partitions', 1), messageBytes: wholeNumber(options.size, '--size', 1),
           batch, inFlight, durationMs: parseDuration(options.duration, '--duration'), acks: options.acks === 'all' ? -1 : 1,
           idempotent: options.idempotent === true, compression: options.compression,
@@ -117,7 +121,7 @@ function registerKafkaBench(bench: Command): void {
       }
       if (process.stderr.isTTY === true) process.stderr.write('\n');
       if (options.json === true) return writeJson({ brokers, ...figures });
-      writeLine(`produce to ${options.topic}: ${batch} × ${options.size} B per request, ${inFlight} requests in flight (${batch * inFlight} messages), acks=${options.acks}`);
+      writeLine(`produce to ${options.topic}: ${batch} × ${options.size} B per request, ${inFlight} requests in flight (${batch * inFlight} messages), acks=${options.acks}, ${options.client === 'kafkajs' || options.idempotent === true || options.compression !== 'none' ? 'kafkajs' : 'lean'} client`);
       writeLine(loadLine(figures));
       writeLine(`ack latency per request: p50 ${figures.ackP50Ms.toFixed(2)} ms, p99 ${figures.ackP99Ms.toFixed(2)} ms, max ${figures.ackMaxMs.toFixed(2)} ms`);
     });
