@@ -269,7 +269,7 @@ export class RuntimeSimNode implements SimulatedNode {
 
   /** Reads back what survived on disk, so checks while the node is down see its real log. */
   private async recoverDurableView(life: number): Promise<void> {
-    const storage = await FileStorage.open({ fileSystem: fileSystemOfLife(this.disk, () => life === this.incarnation && !this.running), directory: DATA_DIRECTORY });
+    const storage = await FileStorage.open({ fileSystem: fileSystemOfLife(this.disk, () => life === this.incarnation && !this.running), directory: DATA_DIRECTORY, segmentMaxBytes: this.context.timings.segmentMaxBytes });
     if (life === this.incarnation && !this.running) this.durable = storage;
   }
 
