@@ -1,11 +1,12 @@
 // The KV load generator behind `cairn bench kv`: C concurrent workers for a fixed time, each
-// doing puts or reads of fixed-size values over a fixed key space through CairnClient, with
-// latencies in an HDR histogram. It measures its own CPU use, because on a small machine the
+// doing puts or reads of fixed-size values over a fixed key space (through prepared raw HTTP
+// requests, or through CairnClient with --client cairn), with latencies in an HDR histogram. It measures its own CPU use, because on a small machine the
 // generator competes with the nodes and must not be the bottleneck it claims to measure.
 import { build } from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
 import { availableParallelism } from 'node:os';
 import { CairnClient, CairnClientError } from '../../client/index.ts';
+import { LeanHttpConnection, errorCodeOf } from './lean-kv.ts';
 
 export interface KvLoadOptions {
   readonly endpoints: readonly string[];
@@ -17,6 +18,12 @@ export interface KvLoadOptions {
   readonly keys: number;
   /** Reads served locally by the node that receives them (possibly stale) instead of linearizable. */
   readonly serializable: boolean;
+  /**
+   * `lean` (default): raw keep-alive HTTP, one socket per worker (workers spread over the
+   * endpoints), no retries, so the generator costs little CPU; `cairn`: the full CairnClient
+   * (JSON decoding, retries, endpoint rotation).
+   */
+  readonly client?: 'lean' | 'cairn';
   /** Called about once a second with the figures so far. */
   readonly onProgress?: (progress: KvLoadProgress) => void;
 }
@@ -58,10 +65,54 @@ function xorshift(seed: number): () => number {
   };
 }
 
-export async function runKvLoad(options: KvLoadOptions): Promise<KvLoadResult> {
+/** One operation of a worker: resolves when it succeeded, throws a CairnClientError when it failed. */
+type Operation = (key: string, read: boolean) => Promise<void>;
+
+interface Operations {
+  /** Worker `index`'s operation. */
+  forWorker(index: number): Promise<Operation>;
+  close(): void;
+}
+
+function cairnClientOperations(options: KvLoadOptions, value: string): Operations {
   const client = new CairnClient({ endpoints: [...options.endpoints], timeoutMs: 10_000, maxAttempts: 3, maxSockets: options.concurrency });
+  const consistency = options.serializable ? 'serializable' : 'linearizable';
+  const operation: Operation = async (key, read) => {
+    if (read) await client.get(key, { consistency });
+    else await client.put(key, value);
+  };
+  return { forWorker: async () => operation, close: () => client.close() };
+}
+
+function leanOperations(options: KvLoadOptions, value: string): Operations {
+  const body = Buffer.from(JSON.stringify({ value: Buffer.from(value).toString('base64') }));
+  const readQuery = `?encoding=base64&consistency=${options.serializable ? 'serializable' : 'linearizable'}`;
+  const connections: LeanHttpConnection[] = [];
+  return {
+    async forWorker(index) {
+      const endpoint = options.endpoints[index % options.endpoints.length]!;
+      let connection = await LeanHttpConnection.open(endpoint);
+      connections.push(connection);
+      return async (key, read) => {
+        if (connection.closed) {
+          connection = await LeanHttpConnection.open(endpoint);
+          connections.push(connection);
+        }
+        const answer = read ? await connection.request('GET', `/v1/kv/${key}${readQuery}`) : await connection.request('PUT', `/v1/kv/${key}?encoding=base64`, body);
+        const ok = answer.status === 200 || (read && answer.status === 404 && errorCodeOf(answer) === 'key-not-found');
+        if (!ok) throw new CairnClientError(errorCodeOf(answer), `${endpoint} answered ${answer.status}`, { status: answer.status });
+      };
+    },
+    close() {
+      for (const connection of connections) connection.close();
+    },
+  };
+}
+
+export async function runKvLoad(options: KvLoadOptions): Promise<KvLoadResult> {
   const histogram: Histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const value = 'x'.repeat(options.valueBytes);
+  const operations = options.client === 'cairn' ? cairnClientOperations(options, value) : leanOperations(options, value);
   const errorCodes: Record<string, number> = {};
   let ops = 0;
   let errors = 0;
@@ -74,13 +125,13 @@ export async function runKvLoad(options: KvLoadOptions): Promise<KvLoadResult> {
   }, 1000);
   const worker = async (index: number): Promise<void> => {
     const random = xorshift(index * 7919 + 1);
+    const operation = await operations.forWorker(index);
     while (performance.now() < deadline) {
       const key = `bench/${Math.floor(random() * options.keys)}`;
       const read = random() < options.readRatio;
       const begin = performance.now();
       try {
-        if (read) await client.get(key, { consistency: options.serializable ? 'serializable' : 'linearizable' });
-        else await client.put(key, value);
+        await operation(key, read);
         histogram.recordValue(Math.max(1, Math.round((performance.now() - begin) * 1000)));
         ops++;
       } catch (error) {
@@ -94,7 +145,7 @@ export async function runKvLoad(options: KvLoadOptions): Promise<KvLoadResult> {
     await Promise.all(Array.from({ length: options.concurrency }, (_, index) => worker(index)));
   } finally {
     clearInterval(progressTimer);
-    client.close();
+    operations.close();
   }
   const elapsedMs = performance.now() - startedAt;
   const cpu = process.cpuUsage(cpuAtStart);

@@ -22,6 +22,7 @@ interface KvBenchOptions extends GlobalOptions {
   keys: string;
   serializable?: boolean;
   target: 'leader' | 'all';
+  client: 'lean' | 'cairn';
 }
 
 const CONCURRENCY_MAX = 4096;
@@ -160,9 +161,11 @@ export function registerBench(bench: Command): void {
     .option('--keys <n>', 'distinct keys written and read (bench/0 ... bench/n-1)', '1000')
     .option('--serializable', 'reads served locally by the node that receives them, possibly stale (default: linearizable)')
     .addOption(new Option('--target <leader|all>', 'send to the leader only, or spread over every endpoint').choices(['leader', 'all']).default('leader'))
+    .addOption(new Option('--client <lean|cairn>', 'lean: raw keep-alive HTTP with prepared requests, no retries (the generator costs little CPU); cairn: the full TypeScript client (retries, endpoint rotation)').choices(['lean', 'cairn']).default('lean'))
     .addHelpText('after', `
 Prints ops/s, p50/p99/p999 latency (HDR histogram), errors, and the CPU the generator used (% of
-one core): on a small machine the generator shares the CPU with the nodes. A progress line runs on
+one core): on a small machine the generator shares the CPU with the nodes, so by default it sends
+prepared HTTP requests itself instead of going through the full client. A progress line runs on
 stderr. See bench/kv-vs-etcd.ts for the comparison with etcd.
 
 Examples:
@@ -178,14 +181,14 @@ Examples:
       for (const concurrency of rounds) {
         const result = await runKvLoad({
           endpoints, concurrency, durationMs, valueBytes, readRatio: ratio(options.readRatio),
-          keys: wholeNumber(options.keys, '--keys', 1), serializable: options.serializable === true,
+          keys: wholeNumber(options.keys, '--keys', 1), serializable: options.serializable === true, client: options.client,
           onProgress: (progress) => progressLine(concurrency, progress.elapsedMs / 1000, progress.ops, progress.errors, progress.opsPerSecond),
         });
         if (process.stderr.isTTY === true) process.stderr.write('\n');
         results.push(result);
       }
       if (options.json === true) return writeJson({ endpoints, results });
-      writeLine(`target: ${endpoints.join(', ')}; ${options.readRatio === '0' ? 'puts' : `read ratio ${options.readRatio}`}, ${valueBytes} B values`);
+      writeLine(`target: ${endpoints.join(', ')}; ${options.readRatio === '0' ? 'puts' : `read ratio ${options.readRatio}`}, ${valueBytes} B values, ${options.client} client`);
       writeLine(table([['concurrency', 'ops/s', 'p50 ms', 'p99 ms', 'p999 ms', 'errors', 'generator CPU'], ...results.map(resultRow)]));
     });
 }
