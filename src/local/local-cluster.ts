@@ -395,6 +395,40 @@ export class LocalCluster {
     }
   }
 
+  /**
+   * Removes node `id` from the membership (through the leader) and stops its process: the first
+   * half of replacing a node; rejoinNode() is the second. A crash of the caller in between leaves
+   * a cluster with one member fewer, which `cairn local restart --wipe` repairs.
+   */
+  async removeNode(id: number, options: { timeoutMs?: number; onProgress?: Progress } = {}): Promise<void> {
+    const progress = options.onProgress ?? (() => {});
+    const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+    const client = this.client({ timeoutMs: Math.max(1000, deadline - performance.now()), maxAttempts: 100 });
+    try {
+      const { config } = await this.#leaderStatus(client, deadline);
+      if (config.voters.includes(id) || config.learners.includes(id)) {
+        progress(`removing node ${id} from the membership`);
+        await client.removeMember(id);
+      }
+    } finally {
+      client.close();
+    }
+    await this.stopNode(id, { timeoutMs: Math.max(1000, deadline - performance.now()) });
+  }
+
+  /** Starts node `id` with an empty data directory, adds it as a learner, and promotes it once caught up. */
+  async rejoinNode(id: number, options: { timeoutMs?: number; onProgress?: Progress } = {}): Promise<void> {
+    const progress = options.onProgress ?? (() => {});
+    const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+    await this.startNode(id, { wipe: true, timeoutMs: Math.max(1, deadline - performance.now()) });
+    const client = this.client({ timeoutMs: Math.max(1000, deadline - performance.now()), maxAttempts: 100 });
+    try {
+      await this.#addAndPromote(client, this.node(id), deadline, progress);
+    } finally {
+      client.close();
+    }
+  }
+
   /** Adds `node` as a learner (unless it is a member), waits until it caught up, promotes it. */
   async #addAndPromote(client: CairnClient, node: LocalNodeState, deadline: number, progress: Progress): Promise<void> {
     const before = (await this.#leaderStatus(client, deadline)).config;
