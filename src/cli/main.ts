@@ -22,6 +22,7 @@ const GROUPS: readonly { name: string; description: string; register: () => Prom
   { name: 'produce', description: 'write lines from stdin to a Kafka topic', register: async () => (await import('./commands/kafka.ts')).registerProduce },
   { name: 'consume', description: 'print messages of a Kafka topic (optionally as a consumer group)', register: async () => (await import('./commands/kafka.ts')).registerConsume },
   { name: 'bench', description: 'measure a running cluster (throughput, latency)', register: async () => (await import('./commands/bench.ts')).registerBench },
+  { name: 'chaos', description: 'real faults against a real local cluster, judged by history checkers', register: async () => (await import('./commands/chaos.ts')).registerChaos },
 ];
 
 /** The program with every group; `load` names the groups whose subcommands and options are loaded. */
