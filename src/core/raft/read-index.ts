@@ -22,6 +22,12 @@ export function handleReadIndex(raft: Raft, message: Message): boolean {
 }
 
 function confirmWithHeartbeat(raft: Raft, from: NodeId, context: Uint8Array): boolean {
+  if (raft.config.injectedBugs.has('read-without-quorum')) {
+    // Injected bug: serve the read without confirming leadership, so a deposed leader that has
+    // not noticed yet (partitioned, paused) answers with stale state.
+    answer(raft, from, raft.log.committed, context);
+    return true;
+  }
   // With this node as the only voter there is nobody to confirm leadership with.
   if (raft.tracker.isSingleton() && raft.tracker.config.voters.incoming.has(raft.id)) {
     answer(raft, from, raft.log.committed, context);
