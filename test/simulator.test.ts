@@ -17,6 +17,7 @@ const EXPECTED_KINDS: Record<InjectedRaftBug, string[]> = {
   'commit-previous-term': ['leader-completeness', 'state-machine-safety', 'lost-acknowledged-write', 'linearizability', 'invariant'],
   'accept-append-without-match': ['log-matching', 'state-machine-safety', 'leader-completeness', 'invariant', 'linearizability'],
   'read-without-quorum': ['linearizability'],
+  'commit-without-quorum': ['leader-completeness', 'state-machine-safety', 'lost-acknowledged-write', 'linearizability', 'invariant', 'log-matching'],
 };
 
 test(`${SEEDS} simulator seeds (3 and 5 nodes) under faults report no violation`, { timeout: 15 * 60_000 }, async () => {

@@ -7,8 +7,8 @@ import type { LogStorage } from './storage.ts';
  * Known bugs the simulator can switch on to prove its checkers catch them. Never set outside
  * tests: each one breaks a Raft safety property on purpose.
  */
-export type InjectedRaftBug = 'vote-not-persisted' | 'commit-previous-term' | 'accept-append-without-match' | 'read-without-quorum';
-export const INJECTED_RAFT_BUGS: readonly InjectedRaftBug[] = ['vote-not-persisted', 'commit-previous-term', 'accept-append-without-match', 'read-without-quorum'];
+export type InjectedRaftBug = 'vote-not-persisted' | 'commit-previous-term' | 'accept-append-without-match' | 'read-without-quorum' | 'commit-without-quorum';
+export const INJECTED_RAFT_BUGS: readonly InjectedRaftBug[] = ['vote-not-persisted', 'commit-previous-term', 'accept-append-without-match', 'read-without-quorum', 'commit-without-quorum'];
 
 export interface RaftLogger {
   info(message: string): void;

@@ -61,6 +61,14 @@ export function sendTimeoutNow(raft: Raft, to: NodeId): void {
 /** Advances the commit index to what a quorum has acknowledged, counting only entries of this term. */
 export function maybeCommit(raft: Raft): boolean {
   const quorumIndex = raft.tracker.committed();
+  if (raft.config.injectedBugs.has('commit-without-quorum')) {
+    // Injected bug: the leader's own disk is taken for a quorum, so a leader cut off from the
+    // others still commits (and acknowledges) writes.
+    const own = raft.tracker.progress.get(raft.id)?.match ?? 0;
+    if (own <= raft.log.committed || raft.log.term(own) !== raft.term) return false;
+    raft.log.commitTo(own);
+    return true;
+  }
   if (raft.config.injectedBugs.has('commit-previous-term')) {
     // Injected bug: count replicas of entries from earlier terms (the Figure 8 mistake).
     const index = Math.min(quorumIndex, raft.log.lastIndex());
