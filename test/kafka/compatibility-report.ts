@@ -75,6 +75,15 @@ function render(results: ResultFile[], durationMs: number): string {
     '  supported yet; InitProducerId with a transactional id is refused with INVALID_REQUEST.',
     '- Static group membership (group.instance.id) is accepted but not treated specially.',
     '',
+    '## A client pitfall the chaos suite found',
+    '',
+    'kafkajs 2.2.4, idempotent producer: each attempt of a send takes the next sequence number of the',
+    'partition and hands it back when the attempt fails, even when the broker appended the batch (a',
+    'timeout). Two sends in flight on one producer can then carry the same sequence: the broker answers',
+    'the second as a duplicate of the first (as Apache Kafka does), so its message is acknowledged but',
+    'never written, and the retried first one is written twice. Keep one `send()` at a time per',
+    'idempotent kafkajs producer, and do not start another while an abandoned one still retries.',
+    '',
   ];
   return lines.join('\n');
 }

@@ -141,9 +141,20 @@ export class KafkaWorkload {
   }
 
   async #send(producer: Producer, handle: OperationHandle, partition: number, value: string): Promise<void> {
+    const sending = producer.send({ topic: KAFKA_TOPIC, acks: -1, timeout: 3000, messages: [{ value, partition }] });
     try {
-      const result = await withDeadline(producer.send({ topic: KAFKA_TOPIC, acks: -1, timeout: 3000, messages: [{ value, partition }] }), SEND_DEADLINE_MS);
-      if (result === 'deadline') return handle.unknown();
+      const result = await withDeadline(sending, SEND_DEADLINE_MS);
+      if (result === 'deadline') {
+        handle.unknown();
+        // kafkajs keeps retrying in the background. Each attempt takes the partition's next
+        // sequence number and hands it back when the attempt fails, even when the broker did
+        // append it (a timeout): a send started now would reuse that number, the broker would
+        // rightly answer it as a duplicate of the appended batch and its message would be lost,
+        // while the retry, now numbered after it, is appended a second time (found by the
+        // concurrent-failures scenario). One send at a time per idempotent producer.
+        await sending.catch(() => undefined);
+        return;
+      }
       const metadata = result[0];
       if (metadata === undefined || metadata.errorCode !== 0) return handle.unknown();
       handle.ok({ partition: metadata.partition, offset: Number(metadata.baseOffset) });
