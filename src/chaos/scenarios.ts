@@ -40,8 +40,12 @@ const SETTLE_MS = 600;
 /** A restore waits until the node rejoined (leader, caught up, links up): writes must follow at once. */
 const RESTORED_WITHIN_MS = 3000;
 
-/** membership-under-faults runs its faults over at least this long, however short --duration is. */
-const MEMBERSHIP_SPAN_MIN_MS = 12_000;
+/**
+ * Scenarios that place several faults at fractions of --duration spread them over at least this
+ * long: squeezed into a few seconds they overlap in ways the scenario does not mean (a restart
+ * that waits for its links while a partition cuts them, a crash while a member is out).
+ */
+const FRACTIONAL_SPAN_MIN_MS = 12_000;
 
 const SNAPSHOT_ARGS = ['--snapshot-every-entries', '100', '--entries-kept-after-snapshot', '20'];
 
@@ -246,10 +250,11 @@ const netSlowClose: ScenarioDefinition = {
   summary: 'every peer connection closes 2 s late; a follower restart, a refused partition and a leader crash meanwhile',
   checks: 'half-closed connections do not wedge replication',
   plan({ durationMs, random, schedule }) {
-    schedule.add(0, durationMs, { type: 'link-toxic', toxic: { name: 'slow-close', type: 'slow_close', delayMs: 2000 } });
-    schedule.add(0.1 * durationMs, 2000, { type: 'crash', targets: [follower(random)], signal: 'SIGTERM' });
-    schedule.add(0.4 * durationMs, 2500, { type: 'partition', shape: { kind: 'isolate', target: LEADER }, mode: 'refuse' });
-    schedule.availableDuring(schedule.add(0.72 * durationMs, 2500, { type: 'crash', targets: [LEADER], signal: 'SIGKILL' }), ELECTION_SETTLE_MS);
+    const spanMs = Math.max(durationMs, FRACTIONAL_SPAN_MIN_MS);
+    schedule.add(0, spanMs, { type: 'link-toxic', toxic: { name: 'slow-close', type: 'slow_close', delayMs: 2000 } });
+    schedule.add(0.1 * spanMs, 2000, { type: 'crash', targets: [follower(random)], signal: 'SIGTERM' });
+    schedule.add(0.4 * spanMs, 2500, { type: 'partition', shape: { kind: 'isolate', target: LEADER }, mode: 'refuse' });
+    schedule.availableDuring(schedule.add(0.72 * spanMs, 2500, { type: 'crash', targets: [LEADER], signal: 'SIGKILL' }), ELECTION_SETTLE_MS);
   },
 };
 
@@ -307,7 +312,7 @@ const membershipUnderFaults: ScenarioDefinition = {
   plan({ durationMs, random, schedule }) {
     // The leader crash must wait until the removed node is back (re-adding it takes a few
     // seconds): while it is out, the cluster has 2 voters and a crash would leave no quorum.
-    const spanMs = Math.max(durationMs, MEMBERSHIP_SPAN_MIN_MS);
+    const spanMs = Math.max(durationMs, FRACTIONAL_SPAN_MIN_MS);
     schedule.add(0, spanMs, { type: 'link-toxic', toxic: { name: 'latency', type: 'latency', latencyMs: 20, jitterMs: 10 } });
     schedule.add(0.05 * spanMs, 3000, { type: 'remove-readd', target: follower(random) });
     schedule.add(0.15 * spanMs, 0, { type: 'transfer-leader', pick: random.next() });
