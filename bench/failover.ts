@@ -34,14 +34,18 @@ async function oneFailover(cluster: LocalCluster, sample: number): Promise<numbe
   try {
     const leader = await currentLeader(admin);
     let killedAt = Number.POSITIVE_INFINITY;
+    let deadAt = Number.POSITIVE_INFINITY;
     let firstAckAfterKill = Number.POSITIVE_INFINITY;
     let running = true;
     const workers = Array.from({ length: WRITERS }, async (_, worker) => {
       for (let sequence = 0; running; sequence++) {
+        // Only a write sent once the old leader is gone counts: one in flight at the kill may
+        // have been acknowledged by the old leader in its last moments.
+        const sentAt = performance.now();
         try {
           await writer.put(`failover/${sample}/${worker}`, String(sequence));
           const now = performance.now();
-          if (now > killedAt && now < firstAckAfterKill) firstAckAfterKill = now;
+          if (sentAt >= deadAt && now < firstAckAfterKill) firstAckAfterKill = now;
         } catch {
           // a write in flight on the killed leader fails or ends unknown; the next one goes elsewhere
         }
@@ -50,6 +54,7 @@ async function oneFailover(cluster: LocalCluster, sample: number): Promise<numbe
     await new Promise((resolve) => setTimeout(resolve, 300));
     killedAt = performance.now();
     await cluster.killNode(leader, 'SIGKILL');
+    deadAt = performance.now();
     const deadline = killedAt + 30_000;
     while (firstAckAfterKill === Number.POSITIVE_INFINITY && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     running = false;

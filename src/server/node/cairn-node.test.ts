@@ -101,7 +101,7 @@ describe('options', () => {
     }
     const resolved = resolveNodeOptions({ ...base, maxValueBytes: 1000 });
     assert.equal(resolved.maxRequestBodyBytes, 2000 + 1024 * 1024);
-    assert.equal(resolved.tickMs, 100);
+    assert.equal(resolved.tickMs, 50);
   });
 });
 
