@@ -25,3 +25,20 @@ test('runChecks: an empty history is incomplete, and the durability check always
   assert.equal(outcomes.find((outcome) => outcome.name === 'history')?.status, 'fail');
   assert.equal(outcomes.find((outcome) => outcome.name === 'durability')?.status, 'pass');
 });
+
+function kvEntry(process: string, input: object, output: unknown, outcome: 'ok' | 'fail' | 'unknown', atMs: number): HistoryEntry {
+  return { process, callTime: atMs, returnTime: outcome === 'unknown' ? null : atMs + 5, input, output, outcome } as HistoryEntry;
+}
+
+test('linearizability: a written key without a successful final read cannot pass', () => {
+  const put = kvEntry('kv-0.0', { kind: 'put', key: 'k1', value: 'a' }, null, 'ok', 100);
+  const withoutFinal = runChecks([put]).find((outcome) => outcome.name === 'linearizability')!;
+  assert.equal(withoutFinal.status, 'unknown');
+  assert.match(withoutFinal.summary, /final read of k1 never succeeded/);
+  const failedFinal = runChecks([put, kvEntry('final-0', { kind: 'get', key: 'k1' }, null, 'fail', 200)]).find((outcome) => outcome.name === 'linearizability')!;
+  assert.equal(failedFinal.status, 'unknown');
+  const withFinal = runChecks([put, kvEntry('final-0', { kind: 'get', key: 'k1' }, { value: 'a' }, 'ok', 200)]).find((outcome) => outcome.name === 'linearizability')!;
+  assert.equal(withFinal.status, 'pass');
+  const lost = runChecks([put, kvEntry('final-0', { kind: 'get', key: 'k1' }, { value: null }, 'ok', 200)]).find((outcome) => outcome.name === 'linearizability')!;
+  assert.equal(lost.status, 'fail', 'the final read missing an acknowledged write is a violation');
+});
