@@ -50,6 +50,7 @@ async function resolveShape(cluster: ChaosCluster, shape: ShapeSpec): Promise<Pa
     case 'minority': {
       const size = Math.max(1, majorityOf(ids.length) - 1);
       const leader = await cluster.waitForLeader(LEADER_WAIT_MS);
+      if (shape.withLeader && leader === undefined) throw new Error(`no leader within ${LEADER_WAIT_MS} ms to cut off with the minority`);
       const followers = ids.filter((id) => id !== leader?.id);
       const first = Math.floor(shape.pick * followers.length);
       const rotated = [...followers.slice(first), ...followers.slice(0, first)];
@@ -78,6 +79,8 @@ async function startCrash(cluster: ChaosCluster, fault: FaultSpec & { type: 'cra
     outcomes.push(`node ${id} ${await cluster.crash(id, fault.signal)}`);
     nodes.push(id);
   }
+  // A crash that hit nothing did not happen: the faults check must not count it as carried out.
+  if (nodes.length === 0) throw new Error(`${fault.signal}: none of the targets was running (live: ${cluster.liveNodes().join(', ') || 'none'})`);
   return {
     nodes, detail: `${fault.signal}: ${outcomes.join(', ') || 'no node was running'}`,
     undo: async () => {
@@ -174,6 +177,7 @@ async function startWindow(cluster: ChaosCluster, fault: FaultSpec): Promise<Sta
     case 'transfer-leader': {
       const id = await requireTarget(cluster, { role: 'follower', pick: fault.pick });
       const leader = await cluster.transferLeader(id);
+      if (leader !== id) throw new Error(`leadership went to node ${leader}, not to node ${id}`);
       return { nodes: [id], detail: `leadership transferred to node ${leader}`, undo: async () => '' };
     }
     case 'hold-stale':
