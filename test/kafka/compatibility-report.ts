@@ -79,10 +79,11 @@ function render(results: ResultFile[], durationMs: number): string {
     '',
     'kafkajs 2.2.4, idempotent producer: each attempt of a send takes the next sequence number of the',
     'partition and hands it back when the attempt fails, even when the broker appended the batch (a',
-    'timeout). Two sends in flight on one producer can then carry the same sequence: the broker answers',
-    'the second as a duplicate of the first (as Apache Kafka does), so its message is acknowledged but',
-    'never written, and the retried first one is written twice. Keep one `send()` at a time per',
-    'idempotent kafkajs producer, and do not start another while an abandoned one still retries.',
+    'timeout). The next send to that partition then carries the same sequence — whether it overlaps',
+    'the failed one or comes after kafkajs gave up on it — and the broker answers it as a duplicate of',
+    'the appended batch (as Apache Kafka does): its message is acknowledged but never written. After',
+    'any send that did not succeed, replace the idempotent kafkajs producer (a new producer id starts',
+    'its sequences afresh), as the chaos workload does.',
     '',
   ];
   return lines.join('\n');

@@ -94,14 +94,7 @@ export class KafkaWorkload {
       const offsets = await this.#admin!.fetchTopicOffsets(KAFKA_TOPIC);
       if (offsets.length !== plan.kafkaPartitions) throw new Error(`topic has ${offsets.length} partitions, expected ${plan.kafkaPartitions}`);
     });
-    for (let index = 0; index < plan.kafkaProducers; index++) {
-      const producer = this.#kafka.producer({
-        idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-        retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 20 },
-      });
-      await retryUntil('connecting a producer', SETUP_TIMEOUT_MS, () => producer.connect());
-      this.#producers.push(producer);
-    }
+    for (let index = 0; index < plan.kafkaProducers; index++) this.#producers.push(await this.#newProducer());
     this.#running = true;
     this.#loops = [...this.#producers.map((producer, index) => this.#produce(producer, index)), this.#pollCommitted()];
     // Consumers join their group in the background (a new group waits 3 s for members to arrive).
@@ -123,7 +116,32 @@ export class KafkaWorkload {
     if (this.#admin !== undefined) await withDeadline(this.#admin.disconnect().catch(() => undefined), DISCONNECT_TIMEOUT_MS);
   }
 
-  async #produce(producer: Producer, index: number): Promise<void> {
+  async #newProducer(): Promise<Producer> {
+    const producer = this.#kafka.producer({
+      idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+      retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 20 },
+    });
+    await retryUntil('connecting a producer', SETUP_TIMEOUT_MS, () => producer.connect(), () => this.#running || this.#producers.length < this.#options.plan.kafkaProducers);
+    return producer;
+  }
+
+  /**
+   * After a send that did not end ok, the producer's sequence numbers cannot be trusted: kafkajs
+   * hands a failed attempt's number back even when the broker appended the batch, and the next
+   * send would reuse it and be answered as that batch's duplicate — acknowledged, never written.
+   * A new producer gets a new producer id and starts its sequences afresh (as the Java client
+   * does by bumping the epoch).
+   */
+  async #replaceProducer(index: number): Promise<Producer> {
+    const old = this.#producers[index]!;
+    void withDeadline(old.disconnect().catch(() => undefined), DISCONNECT_TIMEOUT_MS);
+    const fresh = await this.#newProducer();
+    this.#producers[index] = fresh;
+    return fresh;
+  }
+
+  async #produce(first: Producer, index: number): Promise<void> {
+    let producer = first;
     const { plan, recorder } = this.#options;
     const intervalMs = (1000 * plan.kafkaProducers) / Math.max(0.1, plan.kafkaRate);
     const padding = plan.kafkaValuePaddingBytes > 0 ? `|${'x'.repeat(plan.kafkaValuePaddingBytes)}` : '';
@@ -136,33 +154,43 @@ export class KafkaWorkload {
       const partition = (sequence * plan.kafkaProducers + index) % plan.kafkaPartitions;
       const value = `p${index}.${sequence}${padding}`;
       const handle = recorder.begin(`producer-${index}`, { kind: 'send', topic: KAFKA_TOPIC, partition, value } satisfies QueueInput);
-      await this.#send(producer, handle, partition, value);
+      const acknowledged = await this.#send(producer, handle, partition, value);
+      if (!acknowledged && this.#running) {
+        try {
+          producer = await this.#replaceProducer(index);
+        } catch {
+          // No producer could connect within the setup time: this producer stops sending.
+          return;
+        }
+      }
     }
   }
 
-  async #send(producer: Producer, handle: OperationHandle, partition: number, value: string): Promise<void> {
+  /** One send; true when it was acknowledged (anything else leaves the producer to be replaced). */
+  async #send(producer: Producer, handle: OperationHandle, partition: number, value: string): Promise<boolean> {
     const sending = producer.send({ topic: KAFKA_TOPIC, acks: -1, timeout: 3000, messages: [{ value, partition }] });
     try {
       const result = await withDeadline(sending, SEND_DEADLINE_MS);
       if (result === 'deadline') {
+        // kafkajs keeps retrying in the background; the message may yet be appended.
+        sending.catch(() => undefined);
         handle.unknown();
-        // kafkajs keeps retrying in the background. Each attempt takes the partition's next
-        // sequence number and hands it back when the attempt fails, even when the broker did
-        // append it (a timeout): a send started now would reuse that number, the broker would
-        // rightly answer it as a duplicate of the appended batch and its message would be lost,
-        // while the retry, now numbered after it, is appended a second time (found by the
-        // concurrent-failures scenario). One send at a time per idempotent producer.
-        await sending.catch(() => undefined);
-        return;
+        return false;
       }
       const metadata = result[0];
-      if (metadata === undefined || metadata.errorCode !== 0) return handle.unknown();
+      if (metadata === undefined || metadata.errorCode !== 0) {
+        handle.unknown();
+        return false;
+      }
       handle.ok({ partition: metadata.partition, offset: Number(metadata.baseOffset) });
+      return true;
     } catch {
       // kafkajs gave up after its retries: the message may have been appended.
       handle.unknown();
+      return false;
     }
   }
+
 
   async #startConsumer(index: number): Promise<void> {
     const consumer = this.#kafka.consumer({
