@@ -104,3 +104,32 @@ test('the suite can fail: a leader that commits without a quorum is caught in sp
   assert.ok(failed.includes('no-quorum'), `writes were acknowledged with no majority anywhere, so no-quorum must fail (failed: ${failed.join(', ')})`);
   assert.ok(failed.includes('linearizability') || failed.includes('queue'), `the minority's writes were overwritten after the heal (failed: ${failed.join(', ')})`);
 });
+
+test('chaos run refuses bad flags with exit 2 and says what to do, before starting anything', async () => {
+  const cases: [string[], RegExp][] = [
+    [[], /name the scenarios with --scenario/],
+    [['--scenario', 'nope'], /there is no scenario "nope"; `cairn chaos list` shows them/],
+    [['--scenario', 'leader-crash', 'leader-crash'], /given twice/],
+    [['--all', '--scenario', 'leader-crash'], /not both/],
+    [['--all', '--seed', '1e3'], /--seed must be a whole number/],
+    [['--all', '--duration', '1s'], /at least 2s/],
+    [['--all', '--duration', '3h'], /at most 2h/],
+    [['--all', '--rate', '0'], /--rate must be/],
+    [['--all', '--nodes', '4'], /--nodes/],
+  ];
+  for (const [args, message] of cases) {
+    const run = await runCairn(['chaos', 'run', ...args, '--out', '/nonexistent/never-created']);
+    assert.equal(run.code, 2, `${args.join(' ')}: exit ${run.code}, stderr ${run.stderr}`);
+    assert.match(run.stderr, message, args.join(' '));
+  }
+  const check = await runCairn(['chaos', 'check', '/nonexistent/history.jsonl']);
+  assert.equal(check.code, 2);
+  assert.match(check.stderr, /does not exist/);
+});
+
+test('the suite can fail: a leader that answers reads without confirming its leadership is caught in split-brain', { timeout: 5 * 60_000 }, async () => {
+  const result = await runWithBugs('split-brain', 'read-without-quorum', 1);
+  assert.equal(result.verdict, 'fail', `expected a read answered without a quorum, got ${explain(result)}`);
+  const noQuorum = result.checks.find((check) => check.name === 'no-quorum');
+  assert.equal(noQuorum?.status, 'fail', `no-quorum must report the read (failed: ${failedChecks(result).join(', ')})`);
+});

@@ -17,6 +17,7 @@ const DEFAULT_DURATION = '30s';
 const DEFAULT_RATE = 40;
 const HISTORY_BYTES_MAX = 2 * 1024 ** 3;
 const LINGER_BEFORE_EXIT_MS = 3000;
+const DURATION_MAX_MS = 2 * 3_600_000;
 
 /** Fills in the `chaos` command group. */
 export function registerChaos(chaos: Command): void {
@@ -77,17 +78,22 @@ function registerRun(chaos: Command): void {
 function parseRun(options: RunOptions): Parameters<typeof runChaos>[0] {
   if (options.all === true && options.scenario !== undefined) throw usageError('give --scenario or --all, not both');
   if (options.all !== true && options.scenario === undefined) throw usageError('name the scenarios with --scenario <name...>, or give --all (see `cairn chaos list`)');
+  const duplicate = options.scenario?.find((name, index) => options.scenario!.indexOf(name) !== index);
+  if (duplicate !== undefined) throw usageError(`--scenario ${duplicate} is given twice; each scenario runs once per run (use --duration for a longer one)`);
   const scenarios = options.all === true ? SCENARIOS : options.scenario!.map((name) => {
     const scenario = scenarioByName(name);
     if (scenario === undefined) throw usageError(`there is no scenario ${JSON.stringify(name)}; \`cairn chaos list\` shows them`);
     return scenario;
   });
+  if (options.seed !== undefined && !/^\d{1,10}$/.test(options.seed)) throw usageError(`--seed must be a whole number from 0 to ${2 ** 32 - 1}, not ${JSON.stringify(options.seed)}`);
   const seed = options.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(options.seed);
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed >= 2 ** 32) throw usageError(`--seed must be a whole number from 0 to ${2 ** 32 - 1}`);
+  if (seed >= 2 ** 32) throw usageError(`--seed must be a whole number from 0 to ${2 ** 32 - 1}`);
   const rate = Number(options.rate);
   if (!Number.isFinite(rate) || rate < 1 || rate > 5000) throw usageError('--rate must be a number of operations per second from 1 to 5000');
   const durationMs = parseDuration(options.duration, '--duration');
   if (durationMs < 2000) throw usageError('--duration must be at least 2s');
+  // The history of one scenario holds at most 2 million entries (about 5 hours at the default rate).
+  if (durationMs > DURATION_MAX_MS) throw usageError(`--duration must be at most ${DURATION_MAX_MS / 3_600_000}h per scenario; run several seeds for a longer soak`);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   // TEST ONLY: known bugs for the nodes, to prove the checkers catch them (test/chaos); read from
   // the environment, never a flag, and the nodes warn in their logs when it is set.
