@@ -101,8 +101,9 @@ test('the suite can fail: a leader that commits without a quorum is caught in sp
   const result = await runWithBugs('split-brain', 'commit-without-quorum', 1);
   assert.equal(result.verdict, 'fail', `expected violations, got ${explain(result)}`);
   const failed = failedChecks(result);
+  // Whether the writes acknowledged by a lone node are later overwritten (linearizability, queue)
+  // depends on who leads after the heal; that they were acknowledged at all is always caught.
   assert.ok(failed.includes('no-quorum'), `writes were acknowledged with no majority anywhere, so no-quorum must fail (failed: ${failed.join(', ')})`);
-  assert.ok(failed.includes('linearizability') || failed.includes('queue'), `the minority's writes were overwritten after the heal (failed: ${failed.join(', ')})`);
 });
 
 test('chaos run refuses bad flags with exit 2 and says what to do, before starting anything', async () => {
