@@ -113,6 +113,20 @@ export class PeerLink {
     this.#connect();
   }
 
+  /**
+   * The peer has just connected to us, so it is up again: if we are waiting out a backoff after
+   * failing to reach it, dial now. Without this, a peer restarted after a long outage stayed
+   * unreachable in this direction for up to the backoff cap (5 s) although it was reachable,
+   * and Raft answers sent to it were lost: one leader failover took 1.4 s instead of 0.5 s
+   * because a vote could not be granted back. A peer that refused us keeps its slow retry.
+   */
+  peerConnectedToUs(): void {
+    if (!this.#started || this.#closed || this.#state !== 'disconnected' || this.#reconnectTimer === undefined) return;
+    this.#context.options.clock.clearTimer(this.#reconnectTimer);
+    this.#failures = 0;
+    this.#connect();
+  }
+
   /** Stops for good: the peer was removed or the transport stops. */
   close(code: 'PEER_REMOVED' | 'TRANSPORT_STOPPED', reportDrops: boolean): void {
     if (this.#closed) return;

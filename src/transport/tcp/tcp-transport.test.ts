@@ -322,6 +322,20 @@ describe('TcpTransport reconnect backoff (injected clock and random)', () => {
     await waitFor(() => backoffs().length === 8, 'the failure after the connection');
     assert.equal(backoffs().at(-1)!.delayMs, 75, 'backoff restarts after a successful handshake');
   });
+
+  test('a peer that connects to us is dialed at once, not after the rest of a long backoff', async () => {
+    const port = await freePort();
+    const a = await node(1, { backoffInitialMs: 60_000, backoffMaxMs: 60_000 });
+    a.setPeer(2, `127.0.0.1:${port}`);
+    await waitFor(() => peerStats(a, 2).state === 'disconnected', 'the first failure (next try in 30-60 s)');
+    const b = await node(2, { listenPort: port });
+    const received = collect(b);
+    b.setPeer(1, addressOf(a));
+    await waitFor(() => peerStats(a, 2).state === 'connected', 'the link to the peer that connected to us', 5000);
+    a.send(appendMessage(1, 2, 7));
+    await waitFor(() => received.length === 1, 'delivery on the new link');
+    assert.equal(peerStats(a, 2).connectAttempts, 2, 'one failed attempt, then one prompted by the inbound connection');
+  });
 });
 
 describe('TcpTransport handshake', () => {

@@ -250,6 +250,7 @@ export class TcpTransport implements Transport {
   #inboundAuthenticated(connection: InboundConnection): void {
     const previous = this.#inboundByPeer.get(connection.peerId);
     this.#inboundByPeer.set(connection.peerId, connection);
+    this.#links.get(connection.peerId)?.peerConnectedToUs();
     if (previous !== undefined && previous !== connection) {
       this.#options.logger.debug({ peerId: connection.peerId }, 'a newer connection from the peer replaces the older one');
       previous.close();
