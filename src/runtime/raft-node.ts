@@ -211,12 +211,26 @@ export class RaftNode {
     if (this.stopped) return;
     try {
       action();
+      this.applyCommittedWhilePersisting();
     } catch (error) {
       // A broken invariant (e.g. a leader claiming we hold entries we lost): stop, never limp on.
       this.fail(error as Error);
       return;
     }
     this.schedulePump();
+  }
+
+  /**
+   * An acknowledgement that arrives while the current Ready is being written may commit more
+   * entries: they are applied (and their clients answered) now rather than after that write.
+   * Measured on 3 nodes sharing one disk: a put otherwise often waited for two fsyncs in a row.
+   */
+  private applyCommittedWhilePersisting(): void {
+    if (!this.pumping || !this.processor.canApplyEarly()) return;
+    const entries = this.raw.takeCommittedEntries();
+    if (entries.length === 0) return;
+    this.processor.applyEarly(entries);
+    this.reads.appliedThrough(this.options.state.appliedIndex());
   }
 
   schedulePump(): void {

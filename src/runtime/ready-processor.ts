@@ -3,6 +3,7 @@
 // only after advance()); everything is then persisted, with one fsync when the Ready needs it;
 // the other messages leave (votes and acknowledgements promise what is now on disk); committed
 // entries are applied to the state machine in one transaction; waiting clients are answered.
+// Entries committed while our own write is in flight are applied then too (applyEarly).
 import type { Entry, Message, Ready } from '../core/index.ts';
 import type { DurableStorage } from '../storage/index.ts';
 import type { AppliedEntry, StateMachine } from '../state/types.ts';
@@ -68,13 +69,35 @@ export class ReadyProcessor {
     // from the leader comes first, though: it must be on disk and restored before what follows it.
     const applyNow = ready.snapshot === undefined;
     if (applyNow) this.apply(ready.committedEntries);
-    await persisted;
+    // Until our write completes, entries committed meanwhile may be applied too (applyEarly).
+    this.persisting = applyNow;
+    try {
+      await persisted;
+    } finally {
+      this.persisting = false;
+    }
     for (const message of ready.messages) {
       if (!early.has(message)) this.transport.send(message);
     }
     if (ready.snapshot !== undefined) this.restore(ready);
     if (!applyNow) this.apply(ready.committedEntries);
     for (const state of ready.readStates) this.hooks.readState(state.context, state.index);
+  }
+
+  /** True while a Ready's committed entries are applied and its write is still in flight. */
+  private persisting = false;
+
+  /**
+   * Whether entries committed since the current Ready (RawNode.takeCommittedEntries) may be
+   * applied now: only while its write is in flight (its own committed entries, and any snapshot,
+   * are in the state machine already) and the state machine would not block.
+   */
+  canApplyEarly(): boolean {
+    return this.persisting && !this.state.applyWouldWait();
+  }
+
+  applyEarly(entries: readonly Entry[]): void {
+    this.apply(entries);
   }
 
   /** A hard state that only moved the commit index, not written yet (see persist()). */

@@ -191,6 +191,31 @@ export class RawNode {
     return ready;
   }
 
+  /**
+   * Committed entries beyond those of the last Ready, handed out while that Ready is still being
+   * persisted: an acknowledgement arrived meanwhile and moved the commit index. They are durable
+   * on a majority, so the application may apply them before its own write completes (as it may
+   * the Ready's own committed entries); advance() then counts them as applied. Without this, an
+   * entry whose commit arrives during the leader's next fsync waits for that fsync too. Stops
+   * before a membership change: that must come through a Ready, which syncs its commit index
+   * first. Nothing while a snapshot is being handed out.
+   */
+  takeCommittedEntries(): Entry[] {
+    const handed = this.handedOut;
+    if (handed === undefined || handed.snapshotIndex !== undefined) return [];
+    const { raft } = this;
+    const entries = raft.log.nextCommittedEntries(raft.config.applyBytesPerReadyMax);
+    const confChangeAt = entries.findIndex((entry) => entry.type === 'conf-change');
+    const taken = confChangeAt === -1 ? entries : entries.slice(0, confChangeAt);
+    const last = taken[taken.length - 1];
+    if (last === undefined) return [];
+    let bytes = 0;
+    for (const entry of taken) bytes += entry.data.byteLength;
+    raft.log.applying = last.index;
+    this.handedOut = { ...handed, appliedThrough: last.index, committedBytes: handed.committedBytes + bytes };
+    return taken;
+  }
+
   /** The hard state as written to storage (the injected bug 'vote-not-persisted' drops the vote). */
   private persistedForm(hard: HardState): HardState {
     return this.raft.config.injectedBugs.has('vote-not-persisted') ? { ...hard, vote: NO_NODE } : hard;
