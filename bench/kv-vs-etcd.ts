@@ -1,9 +1,12 @@
-// `node bench/kv-vs-etcd.ts [--duration 10s] [--concurrency 1,64,256] [--kills 10] [--json] [--skip-etcd]`
+// `node bench/kv-vs-etcd.ts [--duration 10] [--rounds 3] [--concurrency 1,64,256] [--kills 10] [--json] [--skip-etcd]`
 //
 // The KV benchmark of docs/performance.md: the same workloads against a 3-member etcd (Debian's
 // etcd-server, driven by its own Go client, built offline from golang-etcd-server-dev) and a
-// 3-node Cairn cluster (fsync on), one after the other on this machine, then Cairn's leader
-// failover time over several SIGKILLs. Prints a table with the ratios and each generator's CPU.
+// 3-node Cairn cluster (fsync on), both running on this machine, then Cairn's leader failover
+// time over several SIGKILLs. This machine's disk and CPU are shared and their speed drifts
+// by tens of percent from one minute to the next, so the two systems take turns: each workload
+// runs `--rounds` times on each, alternating which goes first, and the table shows medians (the
+// ratio is the median of the rounds' ratios). Prints each generator's CPU share too.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,11 +18,11 @@ import type { KvLoadResult } from '../src/cli/bench/kv-load.ts';
 import { CairnClient } from '../src/client/index.ts';
 import { LocalCluster, findFreeBasePort } from '../src/local/index.ts';
 import { measureFailover } from './failover.ts';
-import type { FailoverResult } from './failover.ts';
 
 const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '1,64,256' },
     'read-concurrency': { type: 'string', default: '64' },
     kills: { type: 'string', default: '10' },
@@ -31,6 +34,13 @@ const durationSeconds = Number(values.duration);
 const putConcurrencies = values.concurrency.split(',').map(Number);
 const readConcurrency = Number(values['read-concurrency']);
 const kills = Number(values.kills);
+const rounds = Number(values.rounds);
+for (const [name, value] of [['--duration', durationSeconds], ['--rounds', rounds], ['--kills', kills], ['--read-concurrency', readConcurrency], ...putConcurrencies.map((c) => ['--concurrency', c] as const)] as const) {
+  if (!Number.isInteger(value) || value < (name === '--kills' ? 0 : 1)) {
+    process.stderr.write(`${name} must be a whole number${name === '--kills' ? '' : ' of at least 1'}, got ${JSON.stringify(value)}\n`);
+    process.exit(2);
+  }
+}
 
 interface Round {
   readonly workload: string;
@@ -115,22 +125,25 @@ function runEtcdLoad(binary: string, endpoints: string[], concurrency: number, r
   };
 }
 
-async function benchEtcd(directory: string): Promise<Round[]> {
+interface Contender {
+  readonly name: 'etcd' | 'cairn';
+  run(workload: (typeof workloads)[number]): Promise<Round>;
+  stop(): Promise<void>;
+}
+
+async function startEtcdContender(directory: string): Promise<Contender> {
   requireEtcdTools();
   note('building the etcd load generator (Go, offline)...');
   const binary = buildEtcdLoad(directory);
   const { endpoints, processes } = await startEtcd(directory, await findFreeBasePort(3));
-  try {
-    note(`etcd 3-member cluster up at ${endpoints.join(', ')}`);
-    const rounds: Round[] = [];
-    for (const { workload, concurrency, readRatio } of workloads) {
-      note(`etcd: ${workload}, concurrency ${concurrency}, ${durationSeconds}s`);
-      rounds.push({ ...runEtcdLoad(binary, endpoints, concurrency, readRatio), workload });
-    }
-    return rounds;
-  } finally {
-    for (const child of processes) child.kill('SIGKILL');
-  }
+  note(`etcd 3-member cluster up at ${endpoints.join(', ')}`);
+  return {
+    name: 'etcd',
+    run: async ({ workload, concurrency, readRatio }) => ({ ...runEtcdLoad(binary, endpoints, concurrency, readRatio), workload }),
+    stop: async () => {
+      for (const child of processes) child.kill('SIGKILL');
+    },
+  };
 }
 
 // ---- Cairn ----
@@ -157,56 +170,129 @@ async function entriesPerFsync(endpoint: string): Promise<number | undefined> {
   }
 }
 
-async function benchCairn(directory: string): Promise<{ rounds: Round[]; entriesPerFsync: number | undefined; failover: FailoverResult }> {
-  const cluster = LocalCluster.create({ directory: join(directory, 'cairn'), nodes: 3, basePort: await findFreeBasePort(3) });
-  try {
-    await cluster.up({ onProgress: (message) => note(`cairn: ${message}`) });
-    const rounds: Round[] = [];
-    for (const { workload, concurrency, readRatio } of workloads) {
-      note(`cairn: ${workload}, concurrency ${concurrency}, ${durationSeconds}s`);
+async function startCairnContender(cluster: LocalCluster): Promise<Contender> {
+  await cluster.up({ onProgress: (message) => note(`cairn: ${message}`) });
+  return {
+    name: 'cairn',
+    run: async ({ workload, concurrency, readRatio }) => {
       const endpoint = await leaderEndpoint(cluster);
       const result: KvLoadResult = await runKvLoad({
         endpoints: [endpoint], concurrency, durationMs: durationSeconds * 1000, valueBytes: 256, readRatio, keys: 1000, serializable: false,
       });
-      rounds.push({ workload, ...result });
+      return { workload, ...result };
+    },
+    stop: async () => {},
+  };
+}
+
+interface Comparison {
+  readonly workload: string;
+  readonly concurrency: number;
+  readonly etcd: Round[];
+  readonly cairn: Round[];
+}
+
+/** Every workload `rounds` times on each contender, alternating which one goes first. */
+async function compare(contenders: readonly Contender[]): Promise<Comparison[]> {
+  const comparisons: Comparison[] = [];
+  for (const workload of workloads) {
+    const comparison: Comparison = { workload: workload.workload, concurrency: workload.concurrency, etcd: [], cairn: [] };
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? contenders : [...contenders].reverse();
+      for (const contender of order) {
+        const result = await contender.run(workload);
+        comparison[contender.name].push(result);
+        note(`${contender.name}: ${workload.workload}, concurrency ${workload.concurrency}, round ${round + 1}/${rounds}: ` +
+          `${result.opsPerSecond.toFixed(0)} ops/s, p99 ${result.p99Ms.toFixed(1)} ms`);
+      }
     }
-    const perFsync = await entriesPerFsync(await leaderEndpoint(cluster));
-    note(`cairn: leader failover over ${kills} SIGKILLs`);
-    const failover = await measureFailover(cluster, kills, note);
-    return { rounds, entriesPerFsync: perFsync, failover };
-  } finally {
-    await cluster.destroy();
+    comparisons.push(comparison);
   }
+  return comparisons;
 }
 
 // ---- report ----
 
-function formatTable(etcd: Round[] | undefined, cairn: Round[]): string {
-  const header = ['workload', 'c', 'etcd ops/s', 'etcd p50', 'etcd p99', 'cairn ops/s', 'cairn p50', 'cairn p99', 'cairn/etcd', 'gen CPU etcd', 'gen CPU cairn'];
-  const rows = cairn.map((round, position) => {
-    const other = etcd?.[position];
-    return [
-      round.workload, String(round.concurrency),
-      other === undefined ? '-' : other.opsPerSecond.toFixed(0), other === undefined ? '-' : other.p50Ms.toFixed(2), other === undefined ? '-' : other.p99Ms.toFixed(2),
-      round.opsPerSecond.toFixed(0), round.p50Ms.toFixed(2), round.p99Ms.toFixed(2),
-      other === undefined ? '-' : (round.opsPerSecond / other.opsPerSecond).toFixed(2),
-      other === undefined ? '-' : `${other.generatorCpuPercentOfCore.toFixed(0)}%`, `${round.generatorCpuPercentOfCore.toFixed(0)}%`,
-    ];
-  });
-  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column]!.length)));
-  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')).join('\n');
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+interface Row {
+  readonly workload: string;
+  readonly concurrency: number;
+  readonly etcd: Summary | undefined;
+  readonly cairn: Summary;
+  /** Median over the rounds of cairn ops/s ÷ etcd ops/s in the same round. */
+  readonly ratio: number | undefined;
+}
+
+interface Summary {
+  readonly opsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  readonly generatorCpuPercentOfCore: number;
+}
+
+function summarize(results: readonly Round[]): Summary {
+  return {
+    opsPerSecond: median(results.map((result) => result.opsPerSecond)),
+    p50Ms: median(results.map((result) => result.p50Ms)),
+    p99Ms: median(results.map((result) => result.p99Ms)),
+    errors: results.reduce((sum, result) => sum + result.errors, 0),
+    generatorCpuPercentOfCore: median(results.map((result) => result.generatorCpuPercentOfCore)),
+  };
+}
+
+function toRow(comparison: Comparison): Row {
+  const hasEtcd = comparison.etcd.length > 0;
+  return {
+    workload: comparison.workload,
+    concurrency: comparison.concurrency,
+    etcd: hasEtcd ? summarize(comparison.etcd) : undefined,
+    cairn: summarize(comparison.cairn),
+    ratio: hasEtcd ? median(comparison.cairn.map((result, round) => result.opsPerSecond / comparison.etcd[round]!.opsPerSecond)) : undefined,
+  };
+}
+
+function formatTable(rows: readonly Row[]): string {
+  const header = ['workload', 'c', 'etcd ops/s', 'etcd p50', 'etcd p99', 'cairn ops/s', 'cairn p50', 'cairn p99', 'cairn/etcd', 'errors e/c', 'gen CPU etcd', 'gen CPU cairn'];
+  const cells = rows.map(({ workload, concurrency, etcd, cairn, ratio }) => [
+    workload, String(concurrency),
+    etcd?.opsPerSecond.toFixed(0) ?? '-', etcd?.p50Ms.toFixed(2) ?? '-', etcd?.p99Ms.toFixed(2) ?? '-',
+    cairn.opsPerSecond.toFixed(0), cairn.p50Ms.toFixed(2), cairn.p99Ms.toFixed(2),
+    ratio?.toFixed(2) ?? '-', `${etcd?.errors ?? '-'}/${cairn.errors}`,
+    etcd === undefined ? '-' : `${etcd.generatorCpuPercentOfCore.toFixed(0)}%`, `${cairn.generatorCpuPercentOfCore.toFixed(0)}%`,
+  ]);
+  const widths = header.map((cell, column) => Math.max(cell.length, ...cells.map((row) => row[column]!.length)));
+  return [header, ...cells].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')).join('\n');
 }
 
 const directory = mkdtempSync(join(tmpdir(), 'cairn-kv-bench-'));
+const cluster = LocalCluster.create({ directory: join(directory, 'cairn'), nodes: 3, basePort: await findFreeBasePort(3) });
+const contenders: Contender[] = [];
 try {
-  const etcd = values['skip-etcd'] ? undefined : await benchEtcd(directory);
-  const cairn = await benchCairn(directory);
-  const summary = { machine: { cpus: (await import('node:os')).availableParallelism(), node: process.version }, durationSeconds, etcd, cairn };
-  console.log(formatTable(etcd, cairn.rounds));
-  console.log(`cairn entries per fsync (leader, whole run): ${cairn.entriesPerFsync?.toFixed(1) ?? 'n/a'}`);
-  const { failover } = cairn;
-  console.log(`cairn leader failover (SIGKILL -> next acknowledged write) over ${failover.samplesMs.length} kills: p50 ${failover.p50Ms.toFixed(0)} ms, p99 ${failover.p99Ms.toFixed(0)} ms, max ${failover.maxMs.toFixed(0)} ms`);
-  if (values.json) console.log(JSON.stringify(summary));
+  if (!values['skip-etcd']) contenders.push(await startEtcdContender(directory));
+  contenders.push(await startCairnContender(cluster));
+  const comparisons = await compare(contenders);
+  const perFsync = await entriesPerFsync(await leaderEndpoint(cluster));
+  // etcd stops before the kills: the failover figure is Cairn's alone.
+  for (const contender of contenders) await contender.stop();
+  note(`cairn: leader failover over ${kills} SIGKILLs`);
+  const failover = kills > 0 ? await measureFailover(cluster, kills, note) : undefined;
+  const rows = comparisons.map(toRow);
+  console.log(`medians of ${rounds} alternating rounds of ${durationSeconds} s each (ratio: median of the rounds' ratios)`);
+  console.log(formatTable(rows));
+  console.log(`cairn entries per fsync (leader, whole run): ${perFsync?.toFixed(1) ?? 'n/a'}`);
+  if (failover !== undefined) {
+    console.log(`cairn leader failover (SIGKILL -> next acknowledged write) over ${failover.samplesMs.length} kills: p50 ${failover.p50Ms.toFixed(0)} ms, p99 ${failover.p99Ms.toFixed(0)} ms, max ${failover.maxMs.toFixed(0)} ms`);
+  }
+  const machine = { cpus: (await import('node:os')).availableParallelism(), node: process.version };
+  if (values.json) console.log(JSON.stringify({ machine, durationSeconds, rounds, rows, comparisons, entriesPerFsync: perFsync, failover }));
 } finally {
+  for (const contender of contenders) await contender.stop();
+  await cluster.destroy();
   rmSync(directory, { recursive: true, force: true });
 }
