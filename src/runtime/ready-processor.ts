@@ -61,14 +61,23 @@ export class ReadyProcessor {
   async process(ready: Ready, isLeader: boolean): Promise<void> {
     // Backpressure from the state machine: its store has as much unflushed data as it may hold.
     if (ready.committedEntries.length > 0 && this.state.applyWouldWait()) await this.state.flushed();
-    const early = new Set(isLeader ? ready.messages.filter(sendableEarly) : []);
-    for (const message of early) this.transport.send(message);
-    const persisted = this.persist(ready);
     // Committed entries are durable on a majority already, so they may be applied while our own
     // write is in flight: the apply (and the clients' answers) overlap the fsync. A snapshot
     // from the leader comes first, though: it must be on disk and restored before what follows it.
     const applyNow = ready.snapshot === undefined;
-    if (applyNow) this.apply(ready.committedEntries);
+    // A Ready with nothing to write (typically a leader's new commit index) answers its clients
+    // before telling the followers: nothing waits on that news, and its socket writes (each
+    // 0.01-0.6 ms on this machine) otherwise went out ahead of the clients' answers. The answers
+    // leave in promise continuations, so the messages wait for the next turn of the event loop.
+    const applyFirst = applyNow && ready.entries.length === 0 && !ready.mustSync && ready.committedEntries.length > 0;
+    if (applyFirst) {
+      this.apply(ready.committedEntries);
+      await this.nextTurn();
+    }
+    const early = new Set(isLeader ? ready.messages.filter(sendableEarly) : []);
+    for (const message of early) this.transport.send(message);
+    const persisted = this.persist(ready);
+    if (applyNow && !applyFirst) this.apply(ready.committedEntries);
     // Until our write completes, entries committed meanwhile may be applied too (applyEarly).
     this.persisting = applyNow;
     try {
@@ -82,6 +91,10 @@ export class ReadyProcessor {
     if (ready.snapshot !== undefined) this.restore(ready);
     if (!applyNow) this.apply(ready.committedEntries);
     for (const state of ready.readStates) this.hooks.readState(state.context, state.index);
+  }
+
+  private nextTurn(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
   }
 
   /** True while a Ready's committed entries are applied and its write is still in flight. */
