@@ -3,16 +3,17 @@
 // The log benchmark of docs/performance.md: 1 KiB messages, acknowledged by a majority with
 // fsync, against a 3-node NATS JetStream cluster (Debian nats-server; stream with 3 replicas, file
 // storage; driven by NATS's Go client, built offline) and a 3-node Cairn cluster (Kafka protocol,
-// acks=all, driven by kafkajs), with the same number of messages in flight, then reading
-// everything back. Prints msgs/s, MB/s, p99 acknowledgement latency, the ratios and each
-// generator's CPU.
+// acks=all, driven by the lean pipelined generator of `cairn bench produce`), with the same number
+// of messages in flight, then reading everything back (Cairn: the lean Fetch consumer of
+// `cairn bench consume`, which checks every batch's CRC, decodes every record and checks every
+// offset). Prints msgs/s, MB/s, p99 acknowledgement latency, the ratios and each generator's CPU.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runConsumeLoad } from '../src/cli/bench/kafka-load.ts';
+import { runLeanConsumeLoad } from '../src/cli/bench/lean-consumer.ts';
 import { runLeanProduceLoad } from '../src/cli/bench/lean-producer.ts';
 import { LocalCluster, findFreeBasePort } from '../src/local/index.ts';
 
@@ -136,7 +137,7 @@ async function benchCairn(directory: string): Promise<{ rows: Row[]; consume: Ro
       rows.push({ inFlight: window.inFlight, messagesPerSecond: result.messagesPerSecond, megabytesPerSecond: result.megabytesPerSecond, ackP99Ms: result.ackP99Ms, generatorCpuPercentOfCore: result.generatorCpuPercentOfCore });
     }
     note('cairn: consume from the beginning');
-    const consumed = await runConsumeLoad({ brokers, topic: 'bench', messages: 200_000, timeoutMs: 120_000 });
+    const consumed = await runLeanConsumeLoad({ brokers, topic: 'bench', messages: 200_000, timeoutMs: 120_000 });
     return { rows, consume: { inFlight: 0, messagesPerSecond: consumed.messagesPerSecond, megabytesPerSecond: consumed.megabytesPerSecond, ackP99Ms: 0, generatorCpuPercentOfCore: consumed.generatorCpuPercentOfCore } };
   } finally {
     await cluster.destroy();

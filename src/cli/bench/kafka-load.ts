@@ -50,7 +50,7 @@ function kafkaFor(brokers: readonly string[], clientId: string): Kafka {
   return new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 2000 } });
 }
 
-function figures(messages: number, bytes: number, errors: number, startedAt: number, cpuAtStart: NodeJS.CpuUsage): LoadFigures {
+export function loadFigures(messages: number, bytes: number, errors: number, startedAt: number, cpuAtStart: NodeJS.CpuUsage): LoadFigures {
   const elapsedMs = performance.now() - startedAt;
   const cpu = process.cpuUsage(cpuAtStart);
   const cpuPercent = ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100;
@@ -106,7 +106,7 @@ export async function runProduceLoad(options: ProduceLoadOptions): Promise<Produ
     clearInterval(progressTimer);
     await producer.disconnect().catch(() => {});
   }
-  const result = figures(messages, messages * options.messageBytes, errors, startedAt, cpuAtStart);
+  const result = loadFigures(messages, messages * options.messageBytes, errors, startedAt, cpuAtStart);
   return {
     ...result, batch: options.batch, inFlight: options.inFlight, messageBytes: options.messageBytes,
     ackP50Ms: histogram.getValueAtPercentile(50) / 1000, ackP99Ms: histogram.getValueAtPercentile(99) / 1000, ackMaxMs: histogram.maxValue / 1000,
@@ -172,5 +172,5 @@ export async function runConsumeLoad(options: ConsumeLoadOptions): Promise<LoadF
     clearInterval(progressTimer);
     await consumer.disconnect().catch(() => {});
   }
-  return figures(messages, bytes, 0, startedAt === 0 ? performance.now() : startedAt, cpuAtStart);
+  return loadFigures(messages, bytes, 0, startedAt === 0 ? performance.now() : startedAt, cpuAtStart);
 }

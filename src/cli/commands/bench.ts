@@ -3,6 +3,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { runConsumeLoad, runProduceLoad } from '../bench/kafka-load.ts';
+import { runLeanConsumeLoad } from '../bench/lean-consumer.ts';
 import { runLeanProduceLoad } from '../bench/lean-producer.ts';
 import type { LoadFigures, ProduceFigures } from '../bench/kafka-load.ts';
 import { runKvLoad } from '../bench/kv-load.ts';
@@ -132,12 +133,13 @@ function registerKafkaBench(bench: Command): void {
   consume.option('--topic <name>', 'topic to read', 'cairn-bench')
     .option('--messages <n>', 'stop after this many messages', '1000000')
     .option('--duration <duration>', 'give up after this long', '60s')
+    .addOption(new Option('--client <lean|kafkajs>', 'lean: Fetch requests on one connection, batches CRC-checked and records decoded, offsets checked for gaps (the generator costs little CPU); kafkajs: a consumer group of the general client').choices(['lean', 'kafkajs']).default('lean'))
     .addHelpText('after', '\nExample (after `cairn bench produce`):\n  cairn bench consume --messages 200000')
-    .action(async (options: KafkaOptions & { topic: string; messages: string; duration: string }) => {
+    .action(async (options: KafkaOptions & { topic: string; messages: string; duration: string; client: 'lean' | 'kafkajs' }) => {
       const brokers = await bootstrapServers(options);
       let figures: LoadFigures;
       try {
-        figures = await runConsumeLoad({
+        figures = await (options.client === 'kafkajs' ? runConsumeLoad : runLeanConsumeLoad)({
           brokers, topic: options.topic, messages: wholeNumber(options.messages, '--messages', 1), timeoutMs: parseDuration(options.duration, '--duration'),
           onProgress: (progress) => kafkaProgress('consume', progress.elapsedMs, progress.messages, progress.errors),
         });
@@ -146,7 +148,7 @@ function registerKafkaBench(bench: Command): void {
       }
       if (process.stderr.isTTY === true) process.stderr.write('\n');
       if (options.json === true) return writeJson({ brokers, ...figures });
-      writeLine(`consume ${options.topic} from the beginning: ${loadLine(figures)}`);
+      writeLine(`consume ${options.topic} from the beginning (${options.client} client): ${loadLine(figures)}`);
     });
 }
 

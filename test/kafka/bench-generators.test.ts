@@ -1,0 +1,52 @@
+// The load generators behind `cairn bench produce|consume` against an in-process 3-node cluster:
+// what the lean producer had acknowledged, the lean consumer and the kafkajs consumer both read
+// back, every message once, with the right byte count. Figures are never asserted (benchmarks
+// measure them; these machines are noisy), only that the generators count what really happened.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { runConsumeLoad } from '../../src/cli/bench/kafka-load.ts';
+import { runLeanConsumeLoad } from '../../src/cli/bench/lean-consumer.ts';
+import { runLeanProduceLoad } from '../../src/cli/bench/lean-producer.ts';
+import { TestCluster } from './cluster.ts';
+
+process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
+process.removeAllListeners('warning');
+
+const MESSAGE_BYTES = 300;
+let cluster: TestCluster;
+let produced = 0;
+
+before(async () => {
+  cluster = await TestCluster.start();
+  const figures = await runLeanProduceLoad({
+    brokers: cluster.bootstrapFromFollower(), topic: 'bench', partitions: 3, messageBytes: MESSAGE_BYTES, batch: 20, inFlight: 4,
+    durationMs: 700, acks: -1, idempotent: false, compression: 'none',
+  });
+  assert.equal(figures.errors, 0);
+  assert.ok(figures.messages > 0, 'the producer had messages acknowledged');
+  assert.equal(figures.messages % 20, 0, 'whole batches');
+  produced = figures.messages;
+});
+
+after(async () => {
+  await cluster?.close();
+});
+
+test('the lean consumer reads back exactly what the lean producer had acknowledged', async () => {
+  const figures = await runLeanConsumeLoad({ brokers: cluster.bootstrapFromFollower(), topic: 'bench', messages: 10_000_000, timeoutMs: 30_000 });
+  assert.equal(figures.errors, 0);
+  assert.equal(figures.messages, produced);
+  assert.equal(figures.bytes, produced * MESSAGE_BYTES);
+});
+
+test('the lean consumer stops at --messages', async () => {
+  const figures = await runLeanConsumeLoad({ brokers: cluster.bootstrapFromFollower(), topic: 'bench', messages: 30, timeoutMs: 30_000 });
+  // It reads whole Fetch answers, so it may count past the limit, never short of it.
+  assert.ok(figures.messages >= 30 && figures.messages <= produced, `${figures.messages} messages`);
+});
+
+test('the kafkajs consumer reads the same', async () => {
+  const figures = await runConsumeLoad({ brokers: cluster.bootstrapFromFollower(), topic: 'bench', messages: 10_000_000, timeoutMs: 30_000 });
+  assert.equal(figures.messages, produced);
+  assert.equal(figures.bytes, produced * MESSAGE_BYTES);
+});
