@@ -1,4 +1,4 @@
-// `node bench/kv-vs-etcd.ts [--duration 10] [--rounds 3] [--concurrency 1,64,256] [--kills 10] [--json] [--skip-etcd]`
+// `node bench/kv-vs-etcd.ts [--duration 10] [--rounds 3] [--concurrency 1,64,256] [--kills 10] [--json] [--skip-etcd] [--keep]`
 //
 // The KV benchmark of docs/performance.md: the same workloads against a 3-member etcd (Debian's
 // etcd-server, driven by its own Go client, built offline from golang-etcd-server-dev) and a
@@ -27,6 +27,8 @@ const { values } = parseArgs({
     'read-concurrency': { type: 'string', default: '64' },
     kills: { type: 'string', default: '10' },
     'skip-etcd': { type: 'boolean', default: false },
+    /** Keep the clusters' directories (data and node logs) for a look afterwards. */
+    keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -293,6 +295,11 @@ try {
   if (values.json) console.log(JSON.stringify({ machine, durationSeconds, rounds, rows, comparisons, entriesPerFsync: perFsync, failover }));
 } finally {
   for (const contender of contenders) await contender.stop();
-  await cluster.destroy();
-  rmSync(directory, { recursive: true, force: true });
+  if (values.keep) {
+    await cluster.down();
+    note(`kept: ${directory} (Cairn's node logs under cairn/node-*/node.log)`);
+  } else {
+    await cluster.destroy();
+    rmSync(directory, { recursive: true, force: true });
+  }
 }
