@@ -3,7 +3,7 @@ export * from './types.ts';
 export { InvariantError, assert } from './assert.ts';
 export type { LogStorage } from './raft/storage.ts';
 export { MemoryLogStorage, limitEntriesBySize } from './raft/storage.ts';
-export { RawNode } from './raft/raw-node.ts';
+export { RawNode, leaderMaySendEarly } from './raft/raw-node.ts';
 export type { ProposeResult, RequestResult, Refusal } from './raft/raft.ts';
 export { RaftConfigError, INJECTED_RAFT_BUGS } from './raft/config.ts';
 export type { RaftConfig, RaftLogger, InjectedRaftBug } from './raft/config.ts';

@@ -211,7 +211,7 @@ export class RaftNode {
     if (this.stopped) return;
     try {
       action();
-      this.applyCommittedWhilePersisting();
+      this.serveWhileWriting();
     } catch (error) {
       // A broken invariant (e.g. a leader claiming we hold entries we lost): stop, never limp on.
       this.fail(error as Error);
@@ -221,12 +221,16 @@ export class RaftNode {
   }
 
   /**
-   * An acknowledgement that arrives while the current Ready is being written may commit more
-   * entries: they are applied (and their clients answered) now rather than after that write.
+   * While the current Ready is being written: a leader's messages that do not depend on it go
+   * out at once, and an acknowledgement that commits more entries has them applied (and their
+   * clients answered) now rather than after that write.
    * Measured on 3 nodes sharing one disk: a put otherwise often waited for two fsyncs in a row.
    */
-  private applyCommittedWhilePersisting(): void {
-    if (!this.pumping || !this.processor.canApplyEarly()) return;
+  private serveWhileWriting(): void {
+    if (!this.pumping || !this.processor.writing) return;
+    // A leader's heartbeats and appends leave now, even while its own fsync is slow.
+    for (const message of this.raw.takeLeaderMessages()) this.options.transport.send(message);
+    if (!this.processor.canApplyEarly()) return;
     const entries = this.raw.takeCommittedEntries();
     if (entries.length === 0) return;
     this.processor.applyEarly(entries);

@@ -4,7 +4,8 @@
 // the other messages leave (votes and acknowledgements promise what is now on disk); committed
 // entries are applied to the state machine in one transaction; waiting clients are answered.
 // Entries committed while our own write is in flight are applied then too (applyEarly).
-import type { Entry, Message, Ready } from '../core/index.ts';
+import { leaderMaySendEarly } from '../core/index.ts';
+import type { Entry, Ready } from '../core/index.ts';
 import type { DurableStorage } from '../storage/index.ts';
 import type { AppliedEntry, StateMachine } from '../state/types.ts';
 import type { Transport } from '../transport/index.ts';
@@ -25,11 +26,6 @@ export interface ReadyTimings {
   fsyncCount: number;
   entriesPersisted: number;
   lastPersistMs: number;
-}
-
-/** Messages a leader may send before its own write completes. */
-function sendableEarly(message: Message): boolean {
-  return message.type === 'append' || message.type === 'heartbeat' || message.type === 'snapshot' || message.type === 'timeout-now';
 }
 
 export function toAppliedEntry(entry: Entry): AppliedEntry {
@@ -74,7 +70,7 @@ export class ReadyProcessor {
       this.apply(ready.committedEntries);
       await this.nextTurn();
     }
-    const early = new Set(isLeader ? ready.messages.filter(sendableEarly) : []);
+    const early = new Set(isLeader ? ready.messages.filter(leaderMaySendEarly) : []);
     for (const message of early) this.transport.send(message);
     const persisted = this.persist(ready);
     if (applyNow && !applyFirst) this.apply(ready.committedEntries);
@@ -105,6 +101,11 @@ export class ReadyProcessor {
    * applied now: only while its write is in flight (its own committed entries, and any snapshot,
    * are in the state machine already) and the state machine would not block.
    */
+  /** True while the current Ready's write is in flight (see RawNode.takeLeaderMessages). */
+  get writing(): boolean {
+    return this.persisting;
+  }
+
   canApplyEarly(): boolean {
     return this.persisting && !this.state.applyWouldWait();
   }

@@ -77,21 +77,28 @@ function followersAcknowledge(members: Map<number, Member>, held: Ready): void {
 }
 
 describe('RawNode.takeCommittedEntries', () => {
-  test('hands out an entry the followers committed while the leader still writes it, once', () => {
+  test('hands out an entry committed during the next write, once; not one that is not on its disk yet', () => {
     const members = electNodeOne();
     const leader = members.get(1)!;
-    const data = new TextEncoder().encode('put x');
-    const held = proposeAndHold(members, data);
+    const first = new TextEncoder().encode('put x');
+    const second = new TextEncoder().encode('put y');
+    const firstReady = proposeAndHold(members, first);
+    persist(leader, firstReady);
+    leader.raw.advance(); // the leader's write of `first` is done; the followers have not answered
+    const secondReady = proposeAndHold(members, second);
     assert.deepEqual(leader.raw.takeCommittedEntries(), [], 'nothing is committed before the followers answer');
-    followersAcknowledge(members, held);
+    followersAcknowledge(members, firstReady);
     const early = leader.raw.takeCommittedEntries();
-    assert.deepEqual(early.map((entry) => entry.data), [data]);
+    assert.deepEqual(early.map((entry) => entry.data), [first]);
     assert.deepEqual(leader.raw.takeCommittedEntries(), [], 'an entry is handed out once');
-    persist(leader, held);
+    followersAcknowledge(members, secondReady);
+    assert.ok(leader.raw.commitIndex >= secondReady.entries[0]!.index, 'the followers committed `second`');
+    assert.deepEqual(leader.raw.takeCommittedEntries(), [], '`second` is still being written here');
+    persist(leader, secondReady);
     leader.raw.advance();
     assert.equal(leader.raw.status().applied, early[0]!.index, 'advance() counts the early entries as applied');
-    const next = leader.raw.hasReady() ? leader.raw.ready() : undefined;
-    assert.deepEqual(next?.committedEntries ?? [], [], 'the next Ready does not hand them out again');
+    const next = leader.raw.ready();
+    assert.deepEqual(next.committedEntries.map((entry) => entry.data), [second], 'the next Ready hands out the rest, not `first` again');
   });
 
   test('outside a Ready (nothing being persisted) it hands out nothing', () => {
@@ -103,13 +110,48 @@ describe('RawNode.takeCommittedEntries', () => {
     const members = electNodeOne();
     const leader = members.get(1)!;
     assert.equal(leader.raw.proposeConfChange({ changes: [{ action: 'add-learner', nodeId: 4 }] }).ok, true);
-    const held = leader.raw.ready();
-    followersAcknowledge(members, held);
-    assert.ok(leader.raw.commitIndex >= held.entries[0]!.index, 'the change is committed');
+    const changeReady = leader.raw.ready();
+    persist(leader, changeReady);
+    leader.raw.advance(); // the change is on the leader's disk
+    proposeAndHold(members, new TextEncoder().encode('after the change'));
+    followersAcknowledge(members, changeReady);
+    assert.ok(leader.raw.commitIndex >= changeReady.entries[0]!.index, 'the change is committed');
     assert.deepEqual(leader.raw.takeCommittedEntries(), []);
-    persist(leader, held);
-    leader.raw.advance();
-    const next = leader.raw.ready();
-    assert.equal(next.committedEntries.at(-1)?.type, 'conf-change', 'it comes in the next Ready');
+  });
+});
+
+describe('RawNode.takeLeaderMessages', () => {
+  test('a leader whose write is in flight hands out its heartbeats at once; votes and answers stay', () => {
+    const members = electNodeOne();
+    const leader = members.get(1)!;
+    proposeAndHold(members, new TextEncoder().encode('slow fsync'));
+    assert.deepEqual(leader.raw.takeLeaderMessages(), [], 'nothing new yet');
+    for (let tick = 0; tick < 10; tick++) leader.raw.tick();
+    const taken = leader.raw.takeLeaderMessages();
+    assert.ok(taken.length >= 2, `heartbeats to both followers (${taken.length} messages)`);
+    assert.ok(taken.every((message) => message.type === 'heartbeat' || message.type === 'append'));
+    assert.deepEqual(new Set(taken.map((message) => message.to)), new Set([2, 3]));
+    assert.deepEqual(leader.raw.takeLeaderMessages(), [], 'handed out once');
+  });
+
+  test('a follower hands out nothing early (its answers promise what is on its disk)', () => {
+    const members = electNodeOne();
+    const follower = members.get(2)!;
+    const held = proposeAndHold(members, new TextEncoder().encode('x'));
+    for (const message of held.messages) if (message.to === 2) follower.raw.step(message);
+    follower.raw.ready(); // held: its write is "in flight"
+    for (let tick = 0; tick < 10; tick++) members.get(1)!.raw.tick();
+    for (const message of members.get(1)!.raw.takeLeaderMessages()) if (message.to === 2) follower.raw.step(message);
+    assert.deepEqual(follower.raw.takeLeaderMessages(), []);
+    follower.raw.advance();
+    assert.ok(follower.raw.ready().messages.some((message) => message.to === 1), 'its answer waits for the next Ready');
+  });
+
+  test('outside a Ready (nothing being written) it hands out nothing', () => {
+    const members = electNodeOne();
+    const leader = members.get(1)!;
+    for (let tick = 0; tick < 10; tick++) leader.raw.tick();
+    assert.deepEqual(leader.raw.takeLeaderMessages(), []);
+    assert.ok(leader.raw.ready().messages.some((message) => message.type === 'heartbeat'), 'they come in the next Ready');
   });
 });

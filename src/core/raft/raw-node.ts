@@ -194,25 +194,48 @@ export class RawNode {
   /**
    * Committed entries beyond those of the last Ready, handed out while that Ready is still being
    * persisted: an acknowledgement arrived meanwhile and moved the commit index. They are durable
-   * on a majority, so the application may apply them before its own write completes (as it may
-   * the Ready's own committed entries); advance() then counts them as applied. Without this, an
-   * entry whose commit arrives during the leader's next fsync waits for that fsync too. Stops
-   * before a membership change: that must come through a Ready, which syncs its commit index
-   * first. Nothing while a snapshot is being handed out.
+   * on a majority and on this node, so the application may apply them before the write in flight
+   * completes; advance() then counts them as applied. Without this, an entry whose commit arrives
+   * during the leader's next fsync waits for that fsync too. Only entries already on this node's
+   * disk; never a membership change (it must come through a Ready, which syncs its commit index
+   * first); nothing while a snapshot is being handed out.
    */
   takeCommittedEntries(): Entry[] {
     const handed = this.handedOut;
     if (handed === undefined || handed.snapshotIndex !== undefined) return [];
     const { raft } = this;
+    // Only entries already on this node's disk: one still in memory (it came with the commit
+    // that covers it, or is in the write in flight) would leave the state machine ahead of the
+    // log, and a snapshot taken then would claim entries the log did not have yet (the runtime
+    // simulator found it, seed 106). The common case is covered: an acknowledgement for the
+    // previous Ready's entries arriving during this Ready's write.
+    const writtenThrough = raft.stableLastIndex();
     const entries = raft.log.nextCommittedEntries(raft.config.applyBytesPerReadyMax);
     const confChangeAt = entries.findIndex((entry) => entry.type === 'conf-change');
-    const taken = confChangeAt === -1 ? entries : entries.slice(0, confChangeAt);
+    const beyondWrite = entries.findIndex((entry) => entry.index > writtenThrough);
+    const stopAt = Math.min(...[confChangeAt, beyondWrite, entries.length].filter((position) => position >= 0));
+    const taken = entries.slice(0, stopAt);
     const last = taken[taken.length - 1];
     if (last === undefined) return [];
     let bytes = 0;
     for (const entry of taken) bytes += entry.data.byteLength;
     raft.log.applying = last.index;
     this.handedOut = { ...handed, appliedThrough: last.index, committedBytes: handed.committedBytes + bytes };
+    return taken;
+  }
+
+  /**
+   * A leader's messages that never depend on its own writes (appends, heartbeats, snapshots,
+   * timeout-now: it counts itself only after advance()), taken while the last Ready is still
+   * being persisted, so they need not wait for that write. Without this a leader whose fsync
+   * stalled sent no heartbeats until it ended, and a disk stall longer than the election timeout
+   * cost a leader change. Other messages stay for the next Ready.
+   */
+  takeLeaderMessages(): Message[] {
+    const { raft } = this;
+    if (this.handedOut === undefined || raft.role !== 'leader' || raft.messages.length === 0) return [];
+    const taken = raft.messages.filter(leaderMaySendEarly);
+    if (taken.length > 0) raft.messages = raft.messages.filter((message) => !leaderMaySendEarly(message));
     return taken;
   }
 
@@ -248,6 +271,11 @@ export class RawNode {
       if (!leave.ok) raft.config.logger?.warn(`node ${raft.id} could not leave the joint configuration yet: ${leave.message}`);
     }
   }
+}
+
+/** Messages a leader may send before its own write completes (see the Ready contract). */
+export function leaderMaySendEarly(message: Message): boolean {
+  return message.type === 'append' || message.type === 'heartbeat' || message.type === 'snapshot' || message.type === 'timeout-now';
 }
 
 function describeHandedOut(entries: readonly Entry[], snapshotIndex: number | undefined, committed: readonly Entry[]): HandedOut {
