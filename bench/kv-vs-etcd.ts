@@ -273,10 +273,12 @@ function formatTable(rows: readonly Row[]): string {
 }
 
 const directory = mkdtempSync(join(tmpdir(), 'cairn-kv-bench-'));
-const cluster = LocalCluster.create({ directory: join(directory, 'cairn'), nodes: 3, basePort: await findFreeBasePort(3) });
 const contenders: Contender[] = [];
+let cluster: LocalCluster | undefined;
 try {
   if (!values['skip-etcd']) contenders.push(await startEtcdContender(directory));
+  // Ports are picked once etcd listens, so the two clusters never ask for the same ones.
+  cluster = LocalCluster.create({ directory: join(directory, 'cairn'), nodes: 3, basePort: await findFreeBasePort(3) });
   contenders.push(await startCairnContender(cluster));
   const comparisons = await compare(contenders);
   const perFsync = await entriesPerFsync(await leaderEndpoint(cluster));
@@ -296,10 +298,10 @@ try {
 } finally {
   for (const contender of contenders) await contender.stop();
   if (values.keep) {
-    await cluster.down();
+    await cluster?.down();
     note(`kept: ${directory} (Cairn's node logs under cairn/node-*/node.log)`);
   } else {
-    await cluster.destroy();
+    await cluster?.destroy();
     rmSync(directory, { recursive: true, force: true });
   }
 }
