@@ -35,6 +35,7 @@ import { LeaderDuties } from './leader-duties.ts';
 import { NodeMetrics } from './metrics.ts';
 import { CairnNodeError, resolveNodeOptions } from './options.ts';
 import type { CairnNodeOptions, InjectedNodeBugs, ResolvedNodeOptions } from './options.ts';
+import { EventLoopStallWatch } from './stall-watch.ts';
 import { TimedStorage } from './timed-storage.ts';
 
 const SILENT: NodeLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -90,6 +91,7 @@ export class CairnNode implements ApiHost {
   #peerAddress: string | undefined;
   #failure: Error | undefined;
   #failureTimer: NodeJS.Timeout | undefined;
+  readonly #stallWatch: EventLoopStallWatch;
   #stopping: Promise<void> | undefined;
   #released = false;
   readonly #injectedBugs: InjectedNodeBugs;
@@ -100,6 +102,7 @@ export class CairnNode implements ApiHost {
     this.#injectedBugs = injectedBugs;
     this.logger = childLogger(options.logger ?? SILENT, {});
     this.#dir = new DataDirectory(this.options.dataDir);
+    this.#stallWatch = new EventLoopStallWatch(this.logger);
     this.settings = {
       maxRequestBodyBytes: this.options.maxRequestBodyBytes, maxUrlBytes: this.options.maxUrlBytes, requestTimeoutMs: this.options.requestTimeoutMs,
       readyTimeoutMs: this.options.readyTimeoutMs, watchHeartbeatMs: this.options.watchHeartbeatMs, watchBufferBytes: WATCH_BUFFER_BYTES,
@@ -302,6 +305,7 @@ export class CairnNode implements ApiHost {
     this.#duties.start();
     this.#failureTimer = setInterval(() => this.#checkFailure(), FAILURE_CHECK_MS);
     this.#failureTimer.unref();
+    this.#stallWatch.start();
     this.#phase = 'running';
     const recorded = state.members.members().get(identity.nodeId);
     if (recorded !== undefined && (recorded.peer !== this.#peerAddress || recorded.client !== this.#clientAddress)) {
@@ -397,6 +401,7 @@ export class CairnNode implements ApiHost {
     this.#released = true;
     this.#duties?.stop();
     if (this.#failureTimer !== undefined) clearInterval(this.#failureTimer);
+    this.#stallWatch.stop();
     const httpClosed = this.#http?.close(HTTP_CLOSE_GRACE_MS);
     await this.#kafka?.stop().catch((error: Error) => this.logger.warn({ error: error.message }, 'closing the Kafka listener failed'));
     const running = this.#running;
