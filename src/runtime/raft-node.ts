@@ -211,7 +211,7 @@ export class RaftNode {
     if (this.stopped) return;
     try {
       action();
-      this.serveWhileWriting();
+      this.serveWhileBusy();
     } catch (error) {
       // A broken invariant (e.g. a leader claiming we hold entries we lost): stop, never limp on.
       this.fail(error as Error);
@@ -221,16 +221,17 @@ export class RaftNode {
   }
 
   /**
-   * While the current Ready is being written: a leader's messages that do not depend on it go
-   * out at once, and an acknowledgement that commits more entries has them applied (and their
-   * clients answered) now rather than after that write.
+   * While the node loop waits (a Ready being written, a snapshot being read): messages that wait
+   * for no write go out at once, and during a write an acknowledgement that commits more entries
+   * has them applied (and their clients answered) now rather than after that write.
    * Measured on 3 nodes sharing one disk: a put otherwise often waited for two fsyncs in a row.
    */
-  private serveWhileWriting(): void {
-    if (!this.pumping || !this.processor.writing) return;
-    // A leader's heartbeats and appends leave now, even while its own fsync is slow.
-    for (const message of this.raw.takeLeaderMessages()) this.options.transport.send(message);
-    if (!this.processor.canApplyEarly()) return;
+  private serveWhileBusy(): void {
+    if (!this.pumping) return;
+    // Heartbeats (a leader's, and the answers to them) and a leader's appends leave now, even
+    // while a write is slow or a snapshot is being read.
+    for (const message of this.raw.takeMessagesNeedingNoWrite()) this.options.transport.send(message);
+    if (!this.processor.writing || !this.processor.canApplyEarly()) return;
     const entries = this.raw.takeCommittedEntries();
     if (entries.length === 0) return;
     this.processor.applyEarly(entries);
@@ -261,7 +262,12 @@ export class RaftNode {
         await this.processor.process(ready, this.raw.role === 'leader');
         this.raw.advance();
         this.reads.appliedThrough(this.options.state.appliedIndex());
-        if (await this.snapshotter.maybeSnapshot(this.raw)) this.counters.snapshotsTaken++;
+        (await this.snapshotter.maybeStart(this.raw))?.written.then(
+          () => this.counters.snapshotsTaken++,
+          (error: Error) => {
+            if (!this.stopped) this.fail(error); // once stopping, the closed storage refuses the rest
+          },
+        );
       }
     } catch (error) {
       this.fail(error as Error);

@@ -101,7 +101,7 @@ export class ReadyProcessor {
    * applied now: only while its write is in flight (its own committed entries, and any snapshot,
    * are in the state machine already) and the state machine would not block.
    */
-  /** True while the current Ready's write is in flight (see RawNode.takeLeaderMessages). */
+  /** True while the current Ready's write is in flight (see RawNode.takeMessagesNeedingNoWrite). */
   get writing(): boolean {
     return this.persisting;
   }

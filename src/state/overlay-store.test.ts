@@ -265,3 +265,40 @@ test('over lmdb: close() flushes; a reopen finds every write; the node state ope
     rmSync(directory, { recursive: true, force: true });
   }
 });
+
+test('over lmdb: snapshot chunks read across event-loop turns, with flushes in between, are the bytes of a synchronous read', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'cairn-overlay-'));
+  try {
+    const node = openNodeState({ path: directory });
+    const store = node.state.store as OverlayStore;
+    const feed = new EntryFeed();
+    const value = new Uint8Array(3000).fill(0x61);
+    // Keys in every state: in the base only, overwritten and deleted in the delta, new in the delta.
+    const puts = (from: number, to: number) => Array.from({ length: to - from }, (_, offset) =>
+      feed.command({ type: 'put', key: utf8(`key/${String((from + offset) * 7919 % 5000).padStart(5, '0')}`), value }));
+    node.state.apply(puts(0, 3000));
+    await node.state.flushed();
+    node.state.apply(puts(3000, 4000));
+    node.state.apply([feed.command({ type: 'delete', range: { key: utf8('key/00000'), end: utf8('key/00500') } })]);
+    const expected = Buffer.concat([...node.state.snapshotChunks(64 * 1024).chunks]);
+    const { chunks } = node.state.snapshotChunks(64 * 1024);
+    const parts: Uint8Array[] = [];
+    let flushes = 0;
+    for (const chunk of chunks) {
+      parts.push(chunk);
+      if (parts.length % 20 === 0) {
+        // What the node loop allows between chunks: a turn of the event loop, the overlay's
+        // flush of its delta into lmdb (no apply).
+        store.startFlush();
+        await node.state.flushed();
+        flushes++;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    assert.ok(flushes >= 3, `the read spanned ${flushes} flushes`);
+    assert.ok(Buffer.concat(parts).equals(expected), 'the same bytes');
+    await node.state.close();
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});

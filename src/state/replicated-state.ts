@@ -172,9 +172,9 @@ export class ReplicatedState<Result> implements StateMachine<Result | UnknownCom
   }
 
   /**
-   * The state at appliedIndex() as chunks of about `maxChunkBytes`. Consume them synchronously
-   * (for example writeSync to a file): an apply() between two chunks would mix two states, so
-   * it makes the next step throw.
+   * The state at appliedIndex() as chunks of about `maxChunkBytes`. An apply() between two
+   * chunks would mix two states, so it makes the next step throw; the store's background
+   * flushes between chunks change nothing (the overlay reads the same data from memory or base).
    */
   snapshotChunks(maxChunkBytes: number): { index: number; term: number; chunks: Generator<Uint8Array> } {
     assert(!this.#closed, 'snapshot after close');

@@ -58,7 +58,9 @@ export interface StateMachine<Result> {
   snapshot(): StateSnapshot;
   /**
    * The same bytes as snapshot().data in chunks of about `maxChunkBytes` (bounded memory).
-   * Consume synchronously: applying entries between two chunks makes the next one throw.
+   * They may be read across turns of the event loop as long as nothing is applied meanwhile
+   * (applying entries between two chunks makes the next one throw); the store's background
+   * flushes may run (overlay-store.test.ts checks the bytes come out the same).
    */
   snapshotChunks(maxChunkBytes: number): { index: number; term: number; chunks: Generator<Uint8Array> };
   /** Replaces everything with the snapshot's state; appliedIndex() becomes snapshot.index. */

@@ -120,38 +120,39 @@ describe('RawNode.takeCommittedEntries', () => {
   });
 });
 
-describe('RawNode.takeLeaderMessages', () => {
+describe('RawNode.takeMessagesNeedingNoWrite', () => {
   test('a leader whose write is in flight hands out its heartbeats at once; votes and answers stay', () => {
     const members = electNodeOne();
     const leader = members.get(1)!;
     proposeAndHold(members, new TextEncoder().encode('slow fsync'));
-    assert.deepEqual(leader.raw.takeLeaderMessages(), [], 'nothing new yet');
+    assert.deepEqual(leader.raw.takeMessagesNeedingNoWrite(), [], 'nothing new yet');
     for (let tick = 0; tick < 10; tick++) leader.raw.tick();
-    const taken = leader.raw.takeLeaderMessages();
+    const taken = leader.raw.takeMessagesNeedingNoWrite();
     assert.ok(taken.length >= 2, `heartbeats to both followers (${taken.length} messages)`);
     assert.ok(taken.every((message) => message.type === 'heartbeat' || message.type === 'append'));
     assert.deepEqual(new Set(taken.map((message) => message.to)), new Set([2, 3]));
-    assert.deepEqual(leader.raw.takeLeaderMessages(), [], 'handed out once');
+    assert.deepEqual(leader.raw.takeMessagesNeedingNoWrite(), [], 'handed out once');
   });
 
-  test('a follower hands out nothing early (its answers promise what is on its disk)', () => {
+  test('a follower hands out its heartbeat answers, never its append answers (they promise what is on its disk)', () => {
     const members = electNodeOne();
     const follower = members.get(2)!;
     const held = proposeAndHold(members, new TextEncoder().encode('x'));
     for (const message of held.messages) if (message.to === 2) follower.raw.step(message);
-    follower.raw.ready(); // held: its write is "in flight"
+    assert.deepEqual(follower.raw.takeMessagesNeedingNoWrite(), [], 'the append answer waits for the write');
+    const followerReady = follower.raw.ready(); // held: its write is "in flight"
+    assert.ok(followerReady.messages.some((message) => message.type === 'append-response'));
     for (let tick = 0; tick < 10; tick++) members.get(1)!.raw.tick();
-    for (const message of members.get(1)!.raw.takeLeaderMessages()) if (message.to === 2) follower.raw.step(message);
-    assert.deepEqual(follower.raw.takeLeaderMessages(), []);
-    follower.raw.advance();
-    assert.ok(follower.raw.ready().messages.some((message) => message.to === 1), 'its answer waits for the next Ready');
+    for (const message of members.get(1)!.raw.takeMessagesNeedingNoWrite()) if (message.to === 2) follower.raw.step(message);
+    const taken = follower.raw.takeMessagesNeedingNoWrite();
+    assert.ok(taken.length > 0 && taken.every((message) => message.type === 'heartbeat-response'), JSON.stringify(taken.map((message) => message.type)));
   });
 
-  test('outside a Ready (nothing being written) it hands out nothing', () => {
-    const members = electNodeOne();
-    const leader = members.get(1)!;
-    for (let tick = 0; tick < 10; tick++) leader.raw.tick();
-    assert.deepEqual(leader.raw.takeLeaderMessages(), []);
-    assert.ok(leader.raw.ready().messages.some((message) => message.type === 'heartbeat'), 'they come in the next Ready');
+  test('a candidate\'s vote requests wait for its Ready (its vote for itself must be on disk first)', () => {
+    const members = cluster();
+    members.get(2)!.raw.campaign();
+    const types = members.get(2)!.raw.takeMessagesNeedingNoWrite().map((message) => message.type);
+    assert.deepEqual(types, []);
+    assert.ok(members.get(2)!.raw.ready().messages.length > 0, 'they come in the Ready');
   });
 });

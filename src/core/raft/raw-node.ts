@@ -225,17 +225,21 @@ export class RawNode {
   }
 
   /**
-   * A leader's messages that never depend on its own writes (appends, heartbeats, snapshots,
-   * timeout-now: it counts itself only after advance()), taken while the last Ready is still
-   * being persisted, so they need not wait for that write. Without this a leader whose fsync
-   * stalled sent no heartbeats until it ended, and a disk stall longer than the election timeout
-   * cost a leader change. Other messages stay for the next Ready.
+   * Messages that wait for no write, taken out so that the application can send them while it
+   * is busy (its write in flight, a snapshot being captured): a leader's appends, heartbeats,
+   * snapshots and timeout-now (it counts itself only after advance()), and anyone's heartbeat
+   * answers (they promise nothing about the disk; etcd's raft sends them at once too). Votes and
+   * append answers stay for the next Ready: they promise what is on disk. Without this a leader
+   * whose fsync stalled sent no heartbeat until it ended, and a stall longer than the election
+   * timeout cost a leader change.
    */
-  takeLeaderMessages(): Message[] {
+  takeMessagesNeedingNoWrite(): Message[] {
     const { raft } = this;
-    if (this.handedOut === undefined || raft.role !== 'leader' || raft.messages.length === 0) return [];
-    const taken = raft.messages.filter(leaderMaySendEarly);
-    if (taken.length > 0) raft.messages = raft.messages.filter((message) => !leaderMaySendEarly(message));
+    if (raft.messages.length === 0) return [];
+    const leading = raft.role === 'leader';
+    const now = (message: Message): boolean => message.type === 'heartbeat-response' || (leading && leaderMaySendEarly(message));
+    const taken = raft.messages.filter(now);
+    if (taken.length > 0) raft.messages = raft.messages.filter((message) => !now(message));
     return taken;
   }
 
