@@ -96,16 +96,16 @@ export class ReadyProcessor {
   /** True while a Ready's committed entries are applied and its write is still in flight. */
   private persisting = false;
 
+  /** True while the current Ready's write is in flight. */
+  get writing(): boolean {
+    return this.persisting;
+  }
+
   /**
    * Whether entries committed since the current Ready (RawNode.takeCommittedEntries) may be
    * applied now: only while its write is in flight (its own committed entries, and any snapshot,
    * are in the state machine already) and the state machine would not block.
    */
-  /** True while the current Ready's write is in flight (see RawNode.takeMessagesNeedingNoWrite). */
-  get writing(): boolean {
-    return this.persisting;
-  }
-
   canApplyEarly(): boolean {
     return this.persisting && !this.state.applyWouldWait();
   }
