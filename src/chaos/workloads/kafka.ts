@@ -92,7 +92,13 @@ export class KafkaWorkload {
     await retryUntil(`creating topic ${KAFKA_TOPIC}`, SETUP_TIMEOUT_MS, async () => {
       await this.#admin!.createTopics({ topics: [{ topic: KAFKA_TOPIC, numPartitions: plan.kafkaPartitions }], waitForLeaders: true, timeout: 5000 });
       const offsets = await this.#admin!.fetchTopicOffsets(KAFKA_TOPIC);
-      if (offsets.length !== plan.kafkaPartitions) throw new Error(`topic has ${offsets.length} partitions, expected ${plan.kafkaPartitions}`);
+      if (offsets.length !== plan.kafkaPartitions) {
+        // A metadata request of kafkajs's own (after a failed first attempt) may have auto-created
+        // the topic with the default partition count before our CreateTopics got through (seen
+        // once in CI): the cluster is fresh and the topic ours, so start it over.
+        await this.#admin!.deleteTopics({ topics: [KAFKA_TOPIC], timeout: 5000 });
+        throw new Error(`topic has ${offsets.length} partitions, expected ${plan.kafkaPartitions}; deleted it to create it again`);
+      }
     });
     for (let index = 0; index < plan.kafkaProducers; index++) this.#producers.push(await this.#newProducer());
     this.#running = true;
