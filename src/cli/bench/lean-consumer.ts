@@ -84,15 +84,13 @@ export async function runLeanConsumeLoad(options: ConsumeLoadOptions): Promise<L
     const cursors: PartitionCursor[] = layout.partitions.map((partition) => ({ partition, next: starts.get(partition) ?? 0n, end: ends.get(partition) ?? 0n }));
     const available = cursors.reduce((sum, cursor) => sum + Number(cursor.end - cursor.next), 0);
     const wanted = Math.min(options.messages, available);
-    const deadline = performance.now() + options.timeoutMs;
+    // Time is counted from the first Fetch sent: its answer may hold tens of MB.
+    startedAt = performance.now();
+    cpuAtStart = process.cpuUsage();
+    const deadline = startedAt + options.timeoutMs;
     while (tally.messages < wanted && performance.now() < deadline) {
       const open = cursors.filter((cursor) => cursor.next < cursor.end);
       const response = await connection.send(fetchFrame(options.topic, open), API_KEY.Fetch, FETCH_VERSION) as FetchResponse;
-      // Time is counted from the first answer, as for the kafkajs consumer (from the first data).
-      if (startedAt === 0) {
-        startedAt = performance.now();
-        cpuAtStart = process.cpuUsage();
-      }
       if (response.errorCode !== 0) throw new Error(`Fetch failed with Kafka error ${response.errorCode}`);
       for (const partition of response.responses[0]?.partitions ?? []) {
         const cursor = cursors.find((item) => item.partition === partition.partitionIndex);
