@@ -52,7 +52,7 @@ function fetchFrame(topic: string, cursors: readonly PartitionCursor[]): Uint8Ar
   } as never);
 }
 
-/** Counts the records of one partition's answer at and after the cursor; returns value bytes. */
+/** Counts the records of one partition's answer at and after the cursor (messages and value bytes) into `tally`, moving the cursor. */
 function consumeRecords(topic: string, cursor: PartitionCursor, records: Uint8Array, tally: { messages: number; bytes: number }): void {
   for (const batch of readRecordBatches(records, { allowTruncatedTail: true, batchesMax: 1_000_000 })) {
     const base = batch.header.baseOffset;

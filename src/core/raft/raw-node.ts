@@ -210,15 +210,15 @@ export class RawNode {
     // simulator found it, seed 106). The common case is covered: an acknowledgement for the
     // previous Ready's entries arriving during this Ready's write.
     const writtenThrough = raft.stableLastIndex();
-    const entries = raft.log.nextCommittedEntries(raft.config.applyBytesPerReadyMax);
-    const confChangeAt = entries.findIndex((entry) => entry.type === 'conf-change');
-    const beyondWrite = entries.findIndex((entry) => entry.index > writtenThrough);
-    const stopAt = Math.min(...[confChangeAt, beyondWrite, entries.length].filter((position) => position >= 0));
-    const taken = entries.slice(0, stopAt);
+    const taken: Entry[] = [];
+    let bytes = 0;
+    for (const entry of raft.log.nextCommittedEntries(raft.config.applyBytesPerReadyMax)) {
+      if (entry.index > writtenThrough || entry.type === 'conf-change') break;
+      taken.push(entry);
+      bytes += entry.data.byteLength;
+    }
     const last = taken[taken.length - 1];
     if (last === undefined) return [];
-    let bytes = 0;
-    for (const entry of taken) bytes += entry.data.byteLength;
     raft.log.applying = last.index;
     this.handedOut = { ...handed, appliedThrough: last.index, committedBytes: handed.committedBytes + bytes };
     return taken;
