@@ -3,6 +3,9 @@
 // bootstrap one, add the others as learners that promote themselves once caught up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryNetwork } from '../transport/index.ts';
 import { MemoryStorage } from '../storage/index.ts';
 import { openNodeState } from '../state/open.ts';
@@ -12,6 +15,7 @@ import { encodeMembershipContext } from '../state/members/member-directory.ts';
 import { bootstrapCluster } from './bootstrap.ts';
 import { RaftNode } from './raft-node.ts';
 import { isNodeError } from './errors.ts';
+import { isStateBacked } from './snapshotter.ts';
 import type { KvState } from '../state/kv/kv-state.ts';
 
 const encoder = new TextEncoder();
@@ -24,8 +28,9 @@ interface TestMember {
   readonly storage: MemoryStorage;
 }
 
-function createMember(network: MemoryNetwork, id: number, seeds: Map<number, string>, storage = new MemoryStorage()): TestMember {
-  const state = openNodeState();
+/** `stateDirectory`: lmdb state under it (a durable state machine); omitted = memory state. */
+function createMember(network: MemoryNetwork, id: number, seeds: Map<number, string>, storage = new MemoryStorage(), stateDirectory?: string): TestMember {
+  const state = openNodeState(stateDirectory === undefined ? {} : { path: join(stateDirectory, `node-${id}`) });
   const transport = network.createTransport(id);
   const node = new RaftNode({
     id, storage, transport, state: state.state, members: state.members, tickMs: 5, electionTimeoutTicks: 10,
@@ -42,15 +47,15 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000)
   }
 }
 
-async function formCluster(network: MemoryNetwork, size: number): Promise<TestMember[]> {
-  const first = createMember(network, 1, new Map());
+async function formCluster(network: MemoryNetwork, size: number, stateDirectory?: string): Promise<TestMember[]> {
+  const first = createMember(network, 1, new Map(), new MemoryStorage(), stateDirectory);
   await bootstrapCluster(first.storage, 1, { peer: 'node-1', client: 'http-1' });
   const members = [first];
   await startTransport(first);
   first.node.start();
   await waitFor(() => first.node.role === 'leader', 'the founder to lead');
   for (let id = 2; id <= size; id++) {
-    const member = createMember(network, id, new Map([[1, 'node-1']]));
+    const member = createMember(network, id, new Map([[1, 'node-1']]), new MemoryStorage(), stateDirectory);
     await startTransport(member);
     member.node.start();
     members.push(member);
@@ -80,6 +85,7 @@ function put(key: string, value: string): Uint8Array {
 async function stopAll(members: TestMember[], network: MemoryNetwork): Promise<void> {
   for (const member of members) await member.node.stop();
   network.close();
+  for (const member of members) await member.state.state.close();
 }
 
 test('a 3-node cluster forms, replicates writes, and serves linearizable reads on every node', async () => {
@@ -138,5 +144,50 @@ test('a proposal without a quorum times out with an explicit error; snapshots an
     await assert.rejects(leader.node.propose(put('lonely', 'x'), 300), (error) => isNodeError(error) && ['timeout', 'not-leader', 'no-leader'].includes(error.code));
   } finally {
     await stopAll(members, network);
+  }
+});
+
+test('with a durable state store the log is compacted behind it without copying the state, and a follower left behind gets a snapshot built for it', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'cairn-state-backed-'));
+  const network = new MemoryNetwork();
+  const members = await formCluster(network, 3, directory);
+  try {
+    const leader = members.find((member) => member.node.role === 'leader')!;
+    const lagging = members.find((member) => member !== leader)!;
+    network.isolate(lagging.id);
+    for (let position = 0; position < 500; position++) await leader.node.propose(put(`s${position % 40}`, `v${position}`));
+    await waitFor(() => leader.storage.firstIndex() > 200, 'the leader to compact its log');
+    const stored = leader.storage.snapshot();
+    assert.ok(isStateBacked(stored), `the leader's latest snapshot holds no copy of the state (${stored.data.byteLength} bytes)`);
+    assert.ok(stored.metadata.index <= leader.state.state.durableAppliedIndex(), 'the log is compacted only behind what the store made durable');
+    assert.equal(lagging.state.state.appliedIndex() < leader.storage.firstIndex() - 1, true, 'the isolated follower is behind the compacted log');
+
+    network.heal();
+    await waitFor(() => lagging.node.counters.snapshotsRestored >= 1, 'the lagging follower to restore a snapshot');
+    await lagging.node.readBarrier();
+    for (let key = 0; key < 40; key++) assert.equal(read(lagging.state.kv, `s${key}`), read(leader.state.kv, `s${key}`), `s${key} on the follower`);
+    assert.ok(!isStateBacked(leader.node.inspectCore().raft.log.snapshot()!), 'the core never sees a state-backed snapshot once running');
+  } finally {
+    await stopAll(members, network);
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test('a node whose log was compacted behind a state store it no longer has refuses to start, saying what to do', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'cairn-state-backed-'));
+  const network = new MemoryNetwork();
+  const members = await formCluster(network, 3, directory);
+  try {
+    const leader = members.find((member) => member.node.role === 'leader')!;
+    for (let position = 0; position < 300; position++) await leader.node.propose(put(`s${position % 40}`, `v${position}`));
+    await waitFor(() => isStateBacked(leader.storage.snapshot()), 'a state-backed snapshot');
+    await leader.node.stop();
+    // The same log with a fresh (empty) state store: the compacted entries are nowhere.
+    const restarted = createMember(new MemoryNetwork(), leader.id, new Map(), MemoryStorage.reopen(leader.storage));
+    assert.throws(() => restarted.node.start(), (error) => isNodeError(error) && /state store has applied only up to 0.*Wipe this node's data directory/s.test(error.message));
+    await restarted.state.state.close();
+  } finally {
+    await stopAll(members, network);
+    await rm(directory, { recursive: true, force: true });
   }
 });

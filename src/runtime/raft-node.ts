@@ -20,7 +20,7 @@ import type { Waiter } from './proposals.ts';
 import { ReadBarrier } from './read-barrier.ts';
 import { ReadyProcessor } from './ready-processor.ts';
 import type { InjectedRuntimeBug } from './ready-processor.ts';
-import { Snapshotter } from './snapshotter.ts';
+import { Snapshotter, isStateBacked } from './snapshotter.ts';
 
 export interface RaftNodeOptions {
   readonly id: number;
@@ -119,7 +119,7 @@ export class RaftNode {
     this.snapshotter = new Snapshotter(options.storage, options.state, this.logger, {
       everyEntries: this.options.snapshotEveryEntries, everyBytes: this.options.snapshotEveryBytes,
       keptEntries: this.options.entriesKeptAfterSnapshot, keptBytes: this.options.bytesKeptAfterSnapshot,
-    });
+    }, () => this.schedulePump());
     this.processor = new ReadyProcessor({
       storage: options.storage, transport: options.transport, state: options.state, bugs: options.runtimeBugs ?? new Set(),
       now: () => this.clock.now(),
@@ -137,12 +137,14 @@ export class RaftNode {
   start(): void {
     const { storage, state, transport } = this.options;
     this.catchUpStateWithSnapshot();
+    const coreStorage = this.snapshotter.coreStorage();
     this.raw = new RawNode({
-      id: this.id, storage, random: this.options.random, appliedIndex: state.appliedIndex(),
+      id: this.id, storage: coreStorage, random: this.options.random, appliedIndex: state.appliedIndex(),
       electionTimeoutTicks: this.options.electionTimeoutTicks, heartbeatIntervalTicks: this.options.heartbeatIntervalTicks,
       logger: { info: (message) => this.logger.info({ node: this.id }, message), warn: (message) => this.logger.warn({ node: this.id }, message) },
       ...(this.options.raftBugs === undefined ? {} : { injectedBugs: this.options.raftBugs }),
     });
+    coreStorage.sendable = true;
     this.snapshotter.lastSnapshotIndex = storage.snapshot()?.metadata.index ?? 0;
     transport.onMessage((message) => this.step(message));
     transport.onUnreachable((peer) => this.withCore(() => this.raw.reportUnreachable(peer)));
@@ -158,7 +160,10 @@ export class RaftNode {
   private catchUpStateWithSnapshot(): void {
     const { storage, state } = this.options;
     const snapshot = storage.snapshot();
-    if (snapshot !== undefined && snapshot.metadata.index > state.appliedIndex() && snapshot.data.byteLength > 0) {
+    if (snapshot !== undefined && isStateBacked(snapshot) && snapshot.metadata.index > state.appliedIndex()) {
+      throw new NodeError('stopped', `the log was compacted up to ${snapshot.metadata.index} behind the state store, but the state store has applied only up to ${state.appliedIndex()}: the state directory was lost or replaced. Wipe this node's data directory and add it to the cluster again (it then gets a snapshot)`);
+    }
+    if (snapshot !== undefined && !isStateBacked(snapshot) && snapshot.metadata.index > state.appliedIndex() && snapshot.data.byteLength > 0) {
       state.restore({ index: snapshot.metadata.index, term: snapshot.metadata.term, data: snapshot.data });
     }
     if (state.appliedIndex() > storage.lastIndex()) {
@@ -254,6 +259,7 @@ export class RaftNode {
     try {
       for (;;) {
         if (this.stopped) break;
+        if (this.snapshotter.buildWanting) await this.snapshotter.buildWanted(this.raw);
         this.proposeQueued();
         this.startReadRound();
         if (!this.raw.hasReady()) break;

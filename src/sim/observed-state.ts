@@ -44,6 +44,10 @@ export class ObservedState implements StateMachine<unknown> {
     return this.inner.appliedTerm();
   }
 
+  get persistent(): boolean {
+    return this.inner.persistent;
+  }
+
   durableAppliedIndex(): number {
     return this.inner.durableAppliedIndex();
   }

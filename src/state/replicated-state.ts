@@ -80,6 +80,10 @@ export class ReplicatedState<Result> implements StateMachine<Result | UnknownCom
     return [META_TABLE, ...modules.flatMap((module) => module.tableNames)];
   }
 
+  get persistent(): boolean {
+    return this.store.persistent;
+  }
+
   appliedIndex(): number {
     return this.#appliedIndex;
   }

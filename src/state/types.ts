@@ -30,6 +30,12 @@ export interface StateError<Code extends string = string> {
 }
 
 export interface StateMachine<Result> {
+  /**
+   * True when applied state survives a restart on its own (lmdb): the runtime then compacts the
+   * log behind durableAppliedIndex() without copying the state into a snapshot. False (memory):
+   * only a snapshot the runtime stores holds the state across a restart.
+   */
+  readonly persistent: boolean;
   /** The index persisted with the state: 0 for a fresh store. Replay the WAL after it. */
   appliedIndex(): number;
   /** The term of the entry at appliedIndex() (0 for a fresh store). */
