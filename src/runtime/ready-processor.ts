@@ -73,7 +73,11 @@ export class ReadyProcessor {
     const early = new Set(isLeader ? ready.messages.filter(leaderMaySendEarly) : []);
     for (const message of early) this.transport.send(message);
     const persisted = this.persist(ready);
-    if (applyNow && !applyFirst) this.apply(ready.committedEntries);
+    // Entries this very Ready writes (a follower told of its new entries and their commit in one
+    // message) are applied only once written: a durable state machine must never hold an entry
+    // that its own log lost in a crash (the simulator found such nodes unable to restart).
+    const onDisk = applyNow && !applyFirst ? this.committedOnDisk(ready) : 0;
+    if (applyNow && !applyFirst) this.apply(ready.committedEntries.slice(0, onDisk));
     // Until our write completes, entries committed meanwhile may be applied too (applyEarly).
     this.persisting = applyNow;
     try {
@@ -86,7 +90,16 @@ export class ReadyProcessor {
     }
     if (ready.snapshot !== undefined) this.restore(ready);
     if (!applyNow) this.apply(ready.committedEntries);
+    else if (!applyFirst) this.apply(ready.committedEntries.slice(onDisk));
     for (const state of ready.readStates) this.hooks.readState(state.context, state.index);
+  }
+
+  /** How many of the Ready's committed entries are on disk already (before its own entries). */
+  private committedOnDisk(ready: Ready): number {
+    if (ready.entries.length === 0) return ready.committedEntries.length;
+    const firstWritten = ready.entries[0]!.index;
+    const position = ready.committedEntries.findIndex((entry) => entry.index >= firstWritten);
+    return position === -1 ? ready.committedEntries.length : position;
   }
 
   private nextTurn(): Promise<void> {

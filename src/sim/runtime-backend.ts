@@ -26,6 +26,8 @@ import type { NetworkFaults } from './network.ts';
 import type { RegisterCommand } from './register-store.ts';
 import type { NodeView, ReadOutcome, SimulatedNode, WriteOutcome } from './simulated-node.ts';
 import { ObservedState } from './observed-state.ts';
+import { DurableStateImage } from './durable-state-store.ts';
+import type { OrderedStore } from '../state/store.ts';
 
 export interface RuntimeTimings {
   readonly tickMs: number;
@@ -169,6 +171,12 @@ export class RuntimeSimNode implements SimulatedNode {
   /** The log as it is on disk (recovered after each crash), for checks while the node is down. */
   private durable: DurableStorage | undefined;
   private readonly disk: SimulatedFileSystem;
+  /**
+   * Even-numbered nodes keep their state in a durable store (as lmdb does: the log is compacted
+   * behind it), odd ones in memory (rebuilt from snapshot and log at each start): every cluster
+   * runs both kinds of snapshot.
+   */
+  private readonly stateImage: DurableStateImage | undefined;
   private readonly context: RuntimeNodeContext;
   private digestCache: { index: number; digest: string } | undefined;
 
@@ -180,6 +188,7 @@ export class RuntimeSimNode implements SimulatedNode {
       random: () => random.next(),
       beforeOperation: () => this.diskDelay(),
     });
+    this.stateImage = id % 2 === 0 ? new DurableStateImage() : undefined;
   }
 
   get up(): boolean {
@@ -212,7 +221,7 @@ export class RuntimeSimNode implements SimulatedNode {
     }
     if (!alive()) return;
     this.durable = storage;
-    const state = openNodeState();
+    const state = openNodeState(this.stateImage === undefined ? {} : { openStore: (tableNames) => this.openDurableState(tableNames, alive) });
     this.state = state;
     this.observed = new ObservedState(state.state, (index, term, content) => this.context.observer.onApply(this, index, term, content));
     const transport = this.context.network.createTransport(this.id);
@@ -225,6 +234,16 @@ export class RuntimeSimNode implements SimulatedNode {
     });
     this.node.start();
     this.watchForFailure(this.node, life);
+  }
+
+  /** Flushes land after a simulated disk delay, and never once this life has ended (a crash). */
+  private openDurableState(tableNames: readonly string[], alive: () => boolean): OrderedStore {
+    return this.stateImage!.open(tableNames, (flushDone) => {
+      const latency = this.context.random.int(0, this.context.timings.diskLatencyMaxMs);
+      this.context.events.schedule(latency, () => {
+        if (alive()) flushDone();
+      });
+    });
   }
 
   /** A live node that stops by itself (storage failure, broken invariant) is a finding. */

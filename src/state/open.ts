@@ -31,6 +31,8 @@ export interface OpenNodeStateOptions extends KvStateOptions {
   readonly mapSizeBytes?: number;
   /** Limits and topic defaults of the Kafka log (every member must use the same). */
   readonly log?: LogStateOptions;
+  /** Opens the store instead of lmdb or memory (the simulator's durable store). */
+  readonly openStore?: (tableNames: readonly string[]) => OrderedStore;
 }
 
 export function openNodeState(options: OpenNodeStateOptions = {}): NodeState {
@@ -39,7 +41,7 @@ export function openNodeState(options: OpenNodeStateOptions = {}): NodeState {
   const members = new MemberDirectory();
   const modules: StateModule<NodeResult>[] = [kv, log, members];
   const tableNames = ReplicatedState.tableNames(modules);
-  const store: OrderedStore = options.path === undefined
+  const store: OrderedStore = options.openStore !== undefined ? options.openStore(tableNames) : options.path === undefined
     ? new MemoryStore(tableNames)
     : new OverlayStore(new LmdbStore(options.mapSizeBytes === undefined ? { path: options.path, tableNames } : { path: options.path, tableNames, mapSizeBytes: options.mapSizeBytes }));
   return { state: new ReplicatedState(store, modules), kv, log, members };
