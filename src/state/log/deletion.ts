@@ -27,10 +27,16 @@ export function deletionStep(context: LogContext): boolean {
 
 /** Deletes up to `budget` keys of the topic in `table`; returns how many. */
 function deleteTopicKeys(context: LogContext, table: string, topicId: Uint8Array, budget: number): number {
+  // Ranging over the batches would read every batch (up to MiBs each) only to learn its key:
+  // their keys are those of batchInfo, whose values are a few bytes; both go together.
+  const keyTable = table === LOG_TABLES.batches ? LOG_TABLES.batchInfo : table;
   const range = { start: topicId, end: prefixLimit(topicId), limit: budget };
-  const keys = [...context.store.range(table, range)].map((entry) => Uint8Array.from(entry.key));
+  const keys = [...context.store.range(keyTable, range)].map((entry) => Uint8Array.from(entry.key));
   for (const key of keys) {
-    if (table === LOG_TABLES.partitionGroups) {
+    if (table === LOG_TABLES.batches) {
+      context.store.delete(LOG_TABLES.batches, key);
+      context.store.delete(LOG_TABLES.batchInfo, key);
+    } else if (table === LOG_TABLES.partitionGroups) {
       // P ++ esc(group): the group's committed offset for this partition goes too.
       const escapedGroup = key.subarray(PARTITION_KEY_BYTES);
       deleteOffset(context, offsetKey(escapedGroup, key.subarray(0, PARTITION_KEY_BYTES)), escapedGroup);
