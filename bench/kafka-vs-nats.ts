@@ -1,4 +1,4 @@
-// `node bench/kafka-vs-nats.ts [--duration 10] [--json] [--skip-nats]`
+// `node bench/kafka-vs-nats.ts [--duration 10] [--json] [--skip-nats] [--keep]`
 //
 // The log benchmark of docs/performance.md: 1 KiB messages, acknowledged by a majority with
 // fsync, against a 3-node NATS JetStream cluster (Debian nats-server; stream with 3 replicas, file
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     'skip-nats': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    /** Keep the run's directory: Cairn's node logs (stall warnings, leader changes) for a look afterwards. */
+    keep: { type: 'boolean', default: false },
   },
 });
 const durationSeconds = Number(values.duration);
@@ -140,7 +142,8 @@ async function benchCairn(directory: string): Promise<{ rows: Row[]; consume: Ro
     const consumed = await runLeanConsumeLoad({ brokers, topic: 'bench', messages: 200_000, timeoutMs: 120_000 });
     return { rows, consume: { inFlight: 0, messagesPerSecond: consumed.messagesPerSecond, megabytesPerSecond: consumed.megabytesPerSecond, ackP99Ms: 0, generatorCpuPercentOfCore: consumed.generatorCpuPercentOfCore } };
   } finally {
-    await cluster.destroy();
+    if (values.keep) await cluster.down();
+    else await cluster.destroy();
   }
 }
 
@@ -166,5 +169,6 @@ try {
   console.log(formatTable(nats, cairn));
   if (values.json) console.log(JSON.stringify({ durationSeconds, messageBytes: MESSAGE_BYTES, nats, cairn }));
 } finally {
-  rmSync(directory, { recursive: true, force: true });
+  if (values.keep) note(`kept: ${directory} (Cairn's node logs under cairn/node-*/node.log)`);
+  else rmSync(directory, { recursive: true, force: true });
 }
