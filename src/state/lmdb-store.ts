@@ -53,6 +53,8 @@ export class LmdbStore implements OrderedStore, BatchWritable {
   #writing = false;
   /** Committed transactions whose flush to disk has not completed yet. */
   #unflushedCommits = 0;
+  /** A batch's transaction failed to commit (disk full, I/O error): the store is unusable. */
+  #commitFailed = false;
 
   constructor(options: LmdbStoreOptions) {
     this.tableNames = [...new Set(options.tableNames)].sort();
@@ -61,6 +63,10 @@ export class LmdbStore implements OrderedStore, BatchWritable {
       maxDbs: this.tableNames.length + 2,
       mapSize: options.mapSizeBytes ?? 64 * 1024 ** 3,
       overlappingSync: true,
+      // Every write of ours is in an explicit batch() (one transaction per overlay flush), so
+      // lmdb-js's implicit batching of an event turn's writes adds nothing; and when a commit
+      // fails it leaves that batch's promise rejected with no handler, which ends the process.
+      eventTurnBatching: false,
       keyEncoding: 'binary',
       encoding: 'binary',
     });
@@ -152,7 +158,10 @@ export class LmdbStore implements OrderedStore, BatchWritable {
         }
       }
     });
-    return committed.then(() => this.#countUntilFlushed());
+    return committed.then(() => this.#countUntilFlushed(), (error: unknown) => {
+      this.#commitFailed = true;
+      return rejectWithCommitCause(error);
+    });
   }
 
   async flushed(): Promise<void> {
@@ -164,8 +173,19 @@ export class LmdbStore implements OrderedStore, BatchWritable {
   }
 
   async close(): Promise<void> {
-    await this.#root.flushed;
-    await this.#root.close();
+    if (!this.#commitFailed) {
+      await this.#root.flushed;
+      await this.#root.close();
+      return;
+    }
+    // After a failed commit lmdb-js settles neither `flushed` nor close() (measured on a full
+    // disk): a node stopping after the failure must not hang on it, or it never exits.
+    const closed = this.#root.close();
+    ignoreRejection(closed);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, COMMIT_CAUSE_WAIT_MS);
+    })]).finally(() => clearTimeout(timer));
   }
 
   #countUntilFlushed(): void {
@@ -199,6 +219,32 @@ function encodeLongEntry(key: Uint8Array, value: Uint8Array): Buffer {
 function decodeLongEntry(stored: Buffer): StoreEntry {
   const keyLength = stored.readUInt32BE(0);
   return { key: stored.subarray(4, 4 + keyLength), value: stored.subarray(4 + keyLength) };
+}
+
+/** For a promise whose failure is reported elsewhere: it must not end the process as unhandled. */
+function ignoreRejection(promise: Promise<unknown>): void {
+  promise.catch(() => {});
+}
+
+/** How long to wait for lmdb-js to name the cause of a failed commit. */
+const COMMIT_CAUSE_WAIT_MS = 1000;
+
+/**
+ * lmdb-js rejects a failed commit with "Commit failed (see commitError for details)" and puts
+ * the operating-system or LMDB error in the `commitError` promise: reject with that cause.
+ */
+async function rejectWithCommitCause(error: unknown): Promise<never> {
+  const commitError = (error as { commitError?: unknown } | null)?.commitError;
+  if (!(commitError instanceof Promise)) throw error;
+  let timer: NodeJS.Timeout | undefined;
+  const cause = await Promise.race([
+    commitError.then(() => undefined, (reason: unknown) => reason),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), COMMIT_CAUSE_WAIT_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (!(cause instanceof Error)) throw error;
+  throw new Error(`lmdb could not commit: ${cause.message}`, { cause });
 }
 
 /** Where lmdb starts iterating: forward at the lower bound, reverse at the upper bound (inclusive). */
