@@ -57,9 +57,9 @@ export class ReadyProcessor {
   async process(ready: Ready, isLeader: boolean): Promise<void> {
     // Backpressure from the state machine: its store has as much unflushed data as it may hold.
     if (ready.committedEntries.length > 0 && this.state.applyWouldWait()) await this.state.flushed();
-    // Committed entries are durable on a majority already, so they may be applied while our own
-    // write is in flight: the apply (and the clients' answers) overlap the fsync. A snapshot
-    // from the leader comes first, though: it must be on disk and restored before what follows it.
+    // Committed entries already in our own log may be applied while this Ready's write is in
+    // flight: the apply (and the clients' answers) overlap the fsync. A snapshot from the leader
+    // comes first, though: it must be on disk and restored before what follows it.
     const applyNow = ready.snapshot === undefined;
     // A Ready with nothing to write (typically a leader's new commit index) answers its clients
     // before telling the followers: nothing waits on that news, and its socket writes (each
@@ -76,8 +76,9 @@ export class ReadyProcessor {
     // Entries this very Ready writes (a follower told of its new entries and their commit in one
     // message) are applied only once written: a durable state machine must never hold an entry
     // that its own log lost in a crash (the simulator found such nodes unable to restart).
-    const onDisk = applyNow && !applyFirst ? this.committedOnDisk(ready) : 0;
-    if (applyNow && !applyFirst) this.apply(ready.committedEntries.slice(0, onDisk));
+    const applyDuringWrite = applyNow && !applyFirst;
+    const onDisk = applyDuringWrite ? this.committedOnDisk(ready) : 0;
+    if (applyDuringWrite) this.apply(ready.committedEntries.slice(0, onDisk));
     // Until our write completes, entries committed meanwhile may be applied too (applyEarly).
     this.persisting = applyNow;
     try {
@@ -90,7 +91,7 @@ export class ReadyProcessor {
     }
     if (ready.snapshot !== undefined) this.restore(ready);
     if (!applyNow) this.apply(ready.committedEntries);
-    else if (!applyFirst) this.apply(ready.committedEntries.slice(onDisk));
+    else if (applyDuringWrite) this.apply(ready.committedEntries.slice(onDisk));
     for (const state of ready.readStates) this.hooks.readState(state.context, state.index);
   }
 
