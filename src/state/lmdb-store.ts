@@ -180,12 +180,7 @@ export class LmdbStore implements OrderedStore, BatchWritable {
     }
     // After a failed commit lmdb-js settles neither `flushed` nor close() (measured on a full
     // disk): a node stopping after the failure must not hang on it, or it never exits.
-    const closed = this.#root.close();
-    ignoreRejection(closed);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, COMMIT_CAUSE_WAIT_MS);
-    })]).finally(() => clearTimeout(timer));
+    await waitAtMost(this.#root.close().then(() => undefined, () => undefined), FAILED_COMMIT_WAIT_MS);
   }
 
   #countUntilFlushed(): void {
@@ -221,13 +216,21 @@ function decodeLongEntry(stored: Buffer): StoreEntry {
   return { key: stored.subarray(4, 4 + keyLength), value: stored.subarray(4 + keyLength) };
 }
 
-/** For a promise whose failure is reported elsewhere: it must not end the process as unhandled. */
-function ignoreRejection(promise: Promise<unknown>): void {
-  promise.catch(() => {});
-}
+/** How long to wait for lmdb-js after a failed commit: for the cause, and to close. */
+const FAILED_COMMIT_WAIT_MS = 1000;
 
-/** How long to wait for lmdb-js to name the cause of a failed commit. */
-const COMMIT_CAUSE_WAIT_MS = 1000;
+/** The promise's value, or undefined once `ms` have passed first. */
+async function waitAtMost<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * lmdb-js rejects a failed commit with "Commit failed (see commitError for details)" and puts
@@ -236,13 +239,7 @@ const COMMIT_CAUSE_WAIT_MS = 1000;
 async function rejectWithCommitCause(error: unknown): Promise<never> {
   const commitError = (error as { commitError?: unknown } | null)?.commitError;
   if (!(commitError instanceof Promise)) throw error;
-  let timer: NodeJS.Timeout | undefined;
-  const cause = await Promise.race([
-    commitError.then(() => undefined, (reason: unknown) => reason),
-    new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), COMMIT_CAUSE_WAIT_MS);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  const cause = await waitAtMost(commitError.then(() => undefined, (reason: unknown) => reason), FAILED_COMMIT_WAIT_MS);
   if (!(cause instanceof Error)) throw error;
   throw new Error(`lmdb could not commit: ${cause.message}`, { cause });
 }
