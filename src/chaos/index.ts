@@ -8,6 +8,7 @@ export { runChecks, splitHistory, groupByScenario, checkLeaderPerTerm } from './
 export type { CheckOptions, SplitHistory } from './checks.ts';
 export { ChaosCluster, CHAOS_SERVE_ARGS, INJECT_BUGS_VARIABLE, sweepLeftovers } from './environment.ts';
 export { HistoryRecorder } from './recorder.ts';
+export { startStallWatchdog, STALL_EXIT_CODE } from './stall-watchdog.ts';
 export { describeFault, describeExpectation } from './schedule.ts';
 export { chartData } from './report/chart-data.ts';
 export type { ScenarioCharts } from './report/chart-data.ts';

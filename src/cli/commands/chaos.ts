@@ -6,7 +6,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { readHistoryFile } from '../../check/history.ts';
-import { INJECT_BUGS_VARIABLE, SCENARIOS, runChaos, runChecks, groupByScenario, scenarioByName } from '../../chaos/index.ts';
+import { INJECT_BUGS_VARIABLE, SCENARIOS, runChaos, runChecks, groupByScenario, scenarioByName, startStallWatchdog } from '../../chaos/index.ts';
 import type { CheckOutcome, ProgressInfo, RunSummary, ScenarioResult, WorkloadKind } from '../../chaos/index.ts';
 import { installProcessCleanupHooks, processCleanup } from '../../chaos/faults/index.ts';
 import { addGlobalOptions, parseDuration } from '../client-options.ts';
@@ -17,6 +17,12 @@ const DEFAULT_DURATION = '30s';
 const DEFAULT_RATE = 40;
 const HISTORY_BYTES_MAX = 2 * 1024 ** 3;
 const LINGER_BEFORE_EXIT_MS = 3000;
+/**
+ * A run whose event loop stands still this long is stopped with its stack (see stall-watchdog.ts).
+ * Far above the longest synchronous work of a run: the checks of one scenario, whose
+ * linearizability search alone may take its 20 s budget.
+ */
+const STALL_LIMIT_MS = 90_000;
 const DURATION_MAX_MS = 2 * 3_600_000;
 
 /** Fills in the `chaos` command group. */
@@ -160,6 +166,7 @@ async function runCommand(options: RunOptions): Promise<void> {
   if (parsed.injectBugs !== undefined) writeNote(`${INJECT_BUGS_VARIABLE}=${parsed.injectBugs}: the nodes run with known bugs switched on (tests only)`);
   writeNote(`cairn chaos: ${parsed.scenarios.length} scenario${parsed.scenarios.length === 1 ? '' : 's'}, seed ${parsed.seed}, ${parsed.nodes} nodes, ${parsed.durationMs / 1000}s of faults each, workload ${parsed.workload}; output in ${parsed.outDirectory}`);
   const printProgress = progressPrinter();
+  const watchdog = startStallWatchdog({ stallMs: STALL_LIMIT_MS, what: 'cairn chaos run' });
   let summary: RunSummary;
   try {
     summary = await runChaos({
@@ -172,6 +179,7 @@ async function runCommand(options: RunOptions): Promise<void> {
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    watchdog.stop();
     exitSoonIfSomethingLingers();
   }
   printSummary(summary, parsed.seed, json);
