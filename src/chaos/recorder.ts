@@ -14,6 +14,13 @@ export interface OperationHandle {
   unknown(): void;
 }
 
+/** What a workload needs of the recorder (a workload in a worker thread gets a relay of it). */
+export interface WorkloadRecorder {
+  now(): number;
+  begin(process: string, input: unknown): OperationHandle;
+  record(process: string, callTime: number, returnTime: number | null, input: unknown, output: unknown, outcome: Outcome): void;
+}
+
 export interface RecorderCounts {
   ok: number;
   fail: number;
@@ -28,7 +35,7 @@ function round(ms: number): number {
 
 const KV_KINDS = new Set(['get', 'put', 'cas', 'delete']);
 
-export class HistoryRecorder {
+export class HistoryRecorder implements WorkloadRecorder {
   readonly scenario: string;
   readonly #origin: number;
   readonly #entries: ChaosEntry[] = [];

@@ -22,7 +22,7 @@ import { writeReports } from './report/write.ts';
 import { planScenario } from './scenarios.ts';
 import type { Requirement, ScenarioDefinition } from './scenarios.ts';
 import type { ChaosEntry, ScenarioPlan, ScenarioResult, Verdict, WorkloadKind } from './types.ts';
-import { KafkaWorkload } from './workloads/kafka.ts';
+import { IsolatedKafkaWorkload } from './workloads/isolated-kafka.ts';
 import { KvWorkload } from './workloads/kv.ts';
 
 export const CONVERGENCE_BOUND_MS = 20_000;
@@ -112,7 +112,7 @@ interface Running {
   recorder?: HistoryRecorder;
   observer?: Observer;
   kv?: KvWorkload;
-  kafka?: KafkaWorkload;
+  kafka?: IsolatedKafkaWorkload;
   phase: Phase;
   readonly nemesis: NemesisState;
 }
@@ -179,7 +179,7 @@ async function execute(plan: ScenarioPlan, options: RunOptions, running: Running
   recorder.record('runner', 0, 0, { kind: 'plan', plan }, null, 'ok');
   running.observer = new Observer(cluster, recorder);
   running.observer.start();
-  await startWorkloads(plan, cluster, running);
+  await startWorkloads(plan, cluster, running, logger);
   running.phase = 'warm-up';
   progress();
   await sleep(Math.max(0, plan.warmupMs - recorder.now()), undefined, { signal });
@@ -203,14 +203,14 @@ async function execute(plan: ScenarioPlan, options: RunOptions, running: Running
   await finish(plan, cluster, running, progress);
 }
 
-async function startWorkloads(plan: ScenarioPlan, cluster: ChaosCluster, running: Running): Promise<void> {
+async function startWorkloads(plan: ScenarioPlan, cluster: ChaosCluster, running: Running, logger: FaultLogger): Promise<void> {
   const recorder = running.recorder!;
   if (plan.workload.kind !== 'kafka') {
     running.kv = new KvWorkload({ endpoints: cluster.endpoints(), plan: plan.workload, recorder, seed: plan.seed });
     running.kv.start();
   }
   if (plan.workload.kind !== 'kv') {
-    running.kafka = new KafkaWorkload({ brokers: cluster.kafkaBrokers(), plan: plan.workload, recorder, scenario: plan.scenario });
+    running.kafka = new IsolatedKafkaWorkload({ brokers: cluster.kafkaBrokers(), plan: plan.workload, recorder, scenario: plan.scenario, logger });
     await running.kafka.start();
   }
 }

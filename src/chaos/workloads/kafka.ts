@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import type { Admin, Consumer, Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { QueueInput } from '../../check/queue.ts';
-import type { HistoryRecorder, OperationHandle } from '../recorder.ts';
+import type { OperationHandle, WorkloadRecorder } from '../recorder.ts';
 import type { WorkloadPlan } from '../types.ts';
 
 const require = createRequire(import.meta.url);
@@ -61,7 +61,7 @@ async function retryUntil<T>(what: string, timeoutMs: number, action: () => Prom
 export interface KafkaWorkloadOptions {
   readonly brokers: readonly string[];
   readonly plan: WorkloadPlan;
-  readonly recorder: HistoryRecorder;
+  readonly recorder: WorkloadRecorder;
   readonly scenario: string;
 }
 
@@ -87,16 +87,15 @@ export class KafkaWorkload {
   /** Creates the topic, connects producers and consumers, starts sending, consuming and polling. */
   async start(): Promise<void> {
     const { plan } = this.#options;
-    this.#admin = this.#kafka.admin();
-    await retryUntil('connecting the Kafka admin client', SETUP_TIMEOUT_MS, () => this.#admin!.connect());
+    const admin = await this.#connectedAdmin();
     await retryUntil(`creating topic ${KAFKA_TOPIC}`, SETUP_TIMEOUT_MS, async () => {
-      await this.#admin!.createTopics({ topics: [{ topic: KAFKA_TOPIC, numPartitions: plan.kafkaPartitions }], waitForLeaders: true, timeout: 5000 });
-      const offsets = await this.#admin!.fetchTopicOffsets(KAFKA_TOPIC);
+      await admin.createTopics({ topics: [{ topic: KAFKA_TOPIC, numPartitions: plan.kafkaPartitions }], waitForLeaders: true, timeout: 5000 });
+      const offsets = await admin.fetchTopicOffsets(KAFKA_TOPIC);
       if (offsets.length !== plan.kafkaPartitions) {
         // A metadata request of kafkajs's own (after a failed first attempt) may have auto-created
         // the topic with the default partition count before our CreateTopics got through (seen
         // once in CI): the cluster is fresh and the topic ours, so start it over.
-        await this.#admin!.deleteTopics({ topics: [KAFKA_TOPIC], timeout: 5000 });
+        await admin.deleteTopics({ topics: [KAFKA_TOPIC], timeout: 5000 });
         throw new Error(`topic has ${offsets.length} partitions, expected ${plan.kafkaPartitions}; deleted it to create it again`);
       }
     });
@@ -105,6 +104,16 @@ export class KafkaWorkload {
     this.#loops = [...this.#producers.map((producer, index) => this.#produce(producer, index)), this.#pollCommitted()];
     // Consumers join their group in the background (a new group waits 3 s for members to arrive).
     for (let index = 0; index < plan.kafkaConsumers; index++) this.#loops.push(this.#startConsumer(index));
+  }
+
+  /** The admin client, connected (a drain in a fresh thread has not run start()). */
+  async #connectedAdmin(): Promise<Admin> {
+    if (this.#admin === undefined) {
+      const admin = this.#kafka.admin();
+      await retryUntil('connecting the Kafka admin client', SETUP_TIMEOUT_MS, () => admin.connect());
+      this.#admin = admin;
+    }
+    return this.#admin;
   }
 
   /** Stops producing, polling and consuming (sends in flight end within their deadline). */
@@ -267,7 +276,8 @@ export class KafkaWorkload {
     const handles = Array.from({ length: plan.kafkaPartitions }, (_, partition) => recorder.begin('drain', { kind: 'drain', topic: KAFKA_TOPIC, partition } satisfies QueueInput));
     let ends: Map<number, number>;
     try {
-      const offsets = await retryUntil('reading end offsets', Math.min(15_000, timeoutMs), () => this.#admin!.fetchTopicOffsets(KAFKA_TOPIC));
+      const admin = await this.#connectedAdmin();
+      const offsets = await retryUntil('reading end offsets', Math.min(15_000, timeoutMs), () => admin.fetchTopicOffsets(KAFKA_TOPIC));
       ends = new Map(offsets.map((entry) => [entry.partition, Number(entry.high)]));
     } catch {
       for (const handle of handles) handle.fail();

@@ -6,7 +6,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { readHistoryFile } from '../../check/history.ts';
-import { INJECT_BUGS_VARIABLE, SCENARIOS, runChaos, runChecks, groupByScenario, scenarioByName, startStallWatchdog } from '../../chaos/index.ts';
+import { INJECT_BUGS_VARIABLE, SCENARIOS, runChaos, runChecks, groupByScenario, scenarioByName, startStallWatchdog, STALL_EXIT_CODE } from '../../chaos/index.ts';
 import type { CheckOutcome, ProgressInfo, RunSummary, ScenarioResult, WorkloadKind } from '../../chaos/index.ts';
 import { installProcessCleanupHooks, processCleanup } from '../../chaos/faults/index.ts';
 import { addGlobalOptions, parseDuration } from '../client-options.ts';
@@ -75,6 +75,10 @@ function registerRun(chaos: Command): void {
     .addOption(new Option('--workload <kind>', 'what the clients do').choices(['kv', 'kafka', 'both']).default('both'))
     .option('--rate <ops>', 'KV operations per second (Kafka messages: half of it)', String(DEFAULT_RATE))
     .option('--out <dir>', 'directory for report.md, report.html, history.jsonl and the nodes\' logs (default ./chaos-<time>)');
+  command.addHelpText('after', `
+Exit status: 0 every scenario passed (or was skipped for a missing tool, never under CI=true),
+1 a scenario failed or errored, 2 bad flags, 130 interrupted, ${STALL_EXIT_CODE} the run's event loop stood
+still for ${STALL_LIMIT_MS / 1000} s (its stack is printed; the nodes are stopped first).`);
   addGlobalOptions(command, { client: false });
   command.action(async (options: RunOptions) => {
     await runCommand(options);
