@@ -40,8 +40,8 @@ export interface KafkaThreadDeadlines {
 export const KAFKA_THREAD_DEADLINES: KafkaThreadDeadlines = {
   // Connecting the admin client, creating the topic and connecting each producer: each retried up to 30 s.
   startMs: 150_000,
-  // A send's 8 s deadline, then the clients' 3 s disconnects.
-  stopMs: 25_000,
+  // The send loops are given 10 s (a send's own deadline is 8 s), then the clients' 3 s disconnects.
+  stopMs: 16_000,
   closeMs: 30_000,
   // Connecting the admin client and the drain consumer, and disconnecting them.
   drainMarginMs: 30_000,
