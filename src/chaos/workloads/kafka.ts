@@ -2,7 +2,8 @@
 // each sending unique values one at a time to chosen partitions; consumers in a group that
 // commit what they processed; a poller reading the group's committed offsets; and, after the
 // run, a drain that reads every partition from the beginning to its end offset. Everything is
-// recorded for the queue checker (src/check/queue.ts).
+// recorded for the queue checker (src/check/queue.ts). The runner drives it in a worker thread of
+// its own (isolated-kafka.ts), where a kafkajs livelock cannot stop the run.
 import { createRequire } from 'node:module';
 import type { Admin, Consumer, Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { QueueInput } from '../../check/queue.ts';
