@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { FEATURES, compatible, recordClientVersion } from './compatibility.ts';
 import { TestCluster } from './cluster.ts';
 import type { ClusterMember } from './cluster.ts';
+import '../../src/client/kafkajs-stop-fix.ts';
 
 const require = createRequire(import.meta.url);
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';

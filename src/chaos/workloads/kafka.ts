@@ -9,6 +9,7 @@ import type { Admin, Consumer, Kafka as KafkaClient, Producer } from 'kafkajs';
 import type { QueueInput } from '../../check/queue.ts';
 import type { OperationHandle, WorkloadRecorder } from '../recorder.ts';
 import type { WorkloadPlan } from '../types.ts';
+import '../../client/kafkajs-stop-fix.ts';
 
 const require = createRequire(import.meta.url);
 const kafkajs = require('kafkajs') as typeof import('kafkajs');

@@ -5,6 +5,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { CompressionTypes as CompressionTypesType, Message } from 'kafkajs';
 import kafkajs from 'kafkajs';
+import '../../client/kafkajs-stop-fix.ts';
 import { addGlobalOptions } from '../client-options.ts';
 import { usageError } from '../errors.ts';
 import { addKafkaOptions, createKafka, explainKafkaError, withAdmin } from '../kafka-client.ts';
