@@ -75,7 +75,7 @@ function render(results: ResultFile[], durationMs: number): string {
     '  supported yet; InitProducerId with a transactional id is refused with INVALID_REQUEST.',
     '- Static group membership (group.instance.id) is accepted but not treated specially.',
     '',
-    '## A client pitfall the chaos suite found',
+    '## Client pitfalls the chaos suite found',
     '',
     'kafkajs 2.2.4, idempotent producer: each attempt of a send takes the next sequence number of the',
     'partition and hands it back when the attempt fails, even when the broker appended the batch (a',
@@ -84,6 +84,13 @@ function render(results: ResultFile[], durationMs: number): string {
     'the appended batch (as Apache Kafka does): its message is acknowledged but never written. After',
     'any send that did not succeed, replace the idempotent kafkajs producer (a new producer id starts',
     'its sequences afresh), as the chaos workload does.',
+    '',
+    'kafkajs 2.2.4, consumer: stopping (disconnecting) a consumer while it rebuilds its fetchers after',
+    'a change in the broker list can leave fetchers that loop forever on resolved promises, so the',
+    'process's event loop never turns again (100% CPU; no timer or socket is served). Cairn\'s own kafkajs',
+    'users (`cairn consume`, `cairn bench consume --client kafkajs`, the chaos workload, the tests)',
+    'import `src/client/kafkajs-stop-fix.ts`, which makes a stopped consumer\'s fetch end its fetcher;',
+    'applications using kafkajs against any broker can apply the same change.',
     '',
   ];
   return lines.join('\n');
