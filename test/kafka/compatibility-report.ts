@@ -87,7 +87,7 @@ function render(results: ResultFile[], durationMs: number): string {
     '',
     'kafkajs 2.2.4, consumer: stopping (disconnecting) a consumer while it rebuilds its fetchers after',
     'a change in the broker list can leave fetchers that loop forever on resolved promises, so the',
-    'process's event loop never turns again (100% CPU; no timer or socket is served). Cairn\'s own kafkajs',
+    'process\'s event loop never turns again (100% CPU; no timer or socket is served). Cairn\'s own kafkajs',
     'users (`cairn consume`, `cairn bench consume --client kafkajs`, the chaos workload, the tests)',
     'import `src/client/kafkajs-stop-fix.ts`, which makes a stopped consumer\'s fetch end its fetcher;',
     'applications using kafkajs against any broker can apply the same change.',
