@@ -5,10 +5,11 @@
 // fetches returns [] at once because the consumer is no longer running (stack: fetcher.js:55 ->
 // fetchManager.js:57 -> runner.js:343). In the runner's thread that froze the fault proxies and
 // every deadline with them: CI's run of membership-under-faults, whose membership changes change
-// the broker list, stood still for 10 minutes; here 2 runs of it in 11 did. Now every command
-// has a deadline; a thread that misses it is terminated, the operations it had in flight are
-// recorded as the client left them (writes unknown, reads failed), the history says so, and the
-// run goes on. A drain after that runs in a fresh thread.
+// the broker list, stood still for 10 minutes; here 2 runs of it in 11 did. That bug is fixed
+// where it starts (src/client/kafkajs-stop-fix.ts); this thread is the guard against the next
+// one: every command has a deadline; a thread that misses it is terminated, the operations it had
+// in flight are recorded as the client left them (writes unknown, reads failed), the history says
+// so, and the run goes on. A drain after that runs in a fresh thread.
 import { Worker } from 'node:worker_threads';
 import type { Outcome } from '../../check/history.ts';
 import type { FaultLogger } from '../faults/index.ts';
