@@ -57,7 +57,8 @@ export interface WritableHandle {
    * so that an fdatasync would never commit an allocation) was measured and dropped: it doubled the
    * WAL's disk writes, and each 64 MiB segment written and synced in the background held up the
    * saves' fdatasyncs (produce p99 about 183 ms against 105 ms with holes, KV puts at c=1 the same;
-   * docs/performance.md). Does nothing when the file is already that large.
+   * docs/performance.md). A full disk then shows at a write into the hole rather than here.
+   * Does nothing when the file is already that large.
    */
   allocate(sizeBytes: number): Promise<void>;
   /** fdatasync: every byte written so far (and the file's size) is durable when this resolves. */
