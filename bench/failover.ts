@@ -85,13 +85,21 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { kills: { type: 'string', default: '10' }, json: { type: 'boolean', default: false } } });
   const directory = mkdtempSync(join(tmpdir(), 'cairn-failover-'));
   const cluster = LocalCluster.create({ directory: join(directory, 'cluster'), nodes: 3, basePort: await findFreeBasePort(3) });
+  let failed = true;
   try {
     await cluster.up();
     const result = await measureFailover(cluster, Number(values.kills), (text) => process.stderr.write(`${text}\n`));
     console.log(`leader failover (SIGKILL -> next acknowledged write) over ${result.samplesMs.length} kills: p50 ${result.p50Ms.toFixed(0)} ms, p99 ${result.p99Ms.toFixed(0)} ms, max ${result.maxMs.toFixed(0)} ms`);
     if (values.json) console.log(JSON.stringify(result));
+    failed = false;
   } finally {
-    await cluster.destroy();
-    rmSync(directory, { recursive: true, force: true });
+    if (failed) {
+      // Keep the node logs of a failed run for a look.
+      await cluster.down();
+      process.stderr.write(`kept: ${directory} (node logs under cluster/node-*/node.log)\n`);
+    } else {
+      await cluster.destroy();
+      rmSync(directory, { recursive: true, force: true });
+    }
   }
 }

@@ -275,6 +275,8 @@ function formatTable(rows: readonly Row[]): string {
 const directory = mkdtempSync(join(tmpdir(), 'cairn-kv-bench-'));
 const contenders: Contender[] = [];
 let cluster: LocalCluster | undefined;
+/** A run that failed keeps its directory (node logs included) whatever --keep says. */
+let failed = true;
 try {
   if (!values['skip-etcd']) contenders.push(await startEtcdContender(directory));
   // Ports are picked once etcd listens, so the two clusters never ask for the same ones.
@@ -285,7 +287,13 @@ try {
   // etcd stops before the kills: the failover figure is Cairn's alone.
   for (const contender of contenders) await contender.stop();
   note(`cairn: leader failover over ${kills} SIGKILLs`);
-  const failover = kills > 0 ? await measureFailover(cluster, kills, note) : undefined;
+  let failover: Awaited<ReturnType<typeof measureFailover>> | undefined;
+  let failoverError: Error | undefined;
+  try {
+    failover = kills > 0 ? await measureFailover(cluster, kills, note) : undefined;
+  } catch (error) {
+    failoverError = error as Error;
+  }
   const rows = comparisons.map(toRow);
   console.log(`medians of ${rounds} alternating rounds of ${durationSeconds} s each (ratio: median of the rounds' ratios)`);
   console.log(formatTable(rows));
@@ -293,11 +301,14 @@ try {
   if (failover !== undefined) {
     console.log(`cairn leader failover (SIGKILL -> next acknowledged write) over ${failover.samplesMs.length} kills: p50 ${failover.p50Ms.toFixed(0)} ms, p99 ${failover.p99Ms.toFixed(0)} ms, max ${failover.maxMs.toFixed(0)} ms`);
   }
+  if (failoverError !== undefined) console.log(`cairn leader failover FAILED: ${failoverError.message}`);
   const machine = { cpus: (await import('node:os')).availableParallelism(), node: process.version };
-  if (values.json) console.log(JSON.stringify({ machine, durationSeconds, rounds, rows, comparisons, entriesPerFsync: perFsync, failover }));
+  if (values.json) console.log(JSON.stringify({ machine, durationSeconds, rounds, rows, comparisons, entriesPerFsync: perFsync, failover, failoverError: failoverError?.message }));
+  failed = failoverError !== undefined;
+  if (failed) process.exitCode = 1;
 } finally {
   for (const contender of contenders) await contender.stop();
-  if (values.keep) {
+  if (values.keep || failed) {
     await cluster?.down();
     note(`kept: ${directory} (Cairn's node logs under cairn/node-*/node.log)`);
   } else {
