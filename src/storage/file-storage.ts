@@ -5,8 +5,7 @@
 // - save(): the snapshot file (durable: temp, sync, rename, directory sync), then ONE WAL write
 //   holding [snapshot-install, entries..., hard-state], then one fdatasync if `sync`. A crash keeps
 //   a prefix of that write, so the hard state never survives without the entries before it. The
-//   write goes into space the WAL preallocated (see wal/wal.ts), so the fdatasync commits no size
-//   change.
+//   write goes into space the WAL preallocated (see wal/wal.ts), so the fdatasync flushes data only.
 // - saveSnapshot(): the snapshot file, durably. compact(): a compact record, synced, then the
 //   deletion of segments holding only entries at or below the compaction index.
 // Mutating calls run one at a time in call order; the in-memory log changes only once a call's
@@ -33,9 +32,9 @@ export interface FileStorageOptions {
   /** The node's storage directory; `wal/` and `snap/` are created in it. */
   readonly directory: string;
   /**
-   * The size WAL segment files are preallocated to (the size set and synced ahead of use, so that
-   * no save's fdatasync commits a size change; at most 1 GiB of it); a new segment is started
-   * when the next write would pass it. Default 64 MiB.
+   * The size WAL segment files are preallocated to (zeros, written and synced ahead of use so that
+   * each save's fdatasync flushes data only; at most 1 GiB of it); a new segment is started when
+   * the next write would pass it. Default 64 MiB.
    */
   readonly segmentMaxBytes?: number;
   /** The largest WAL record; an entry larger than about this is refused with 'too-large'. Default 64 MiB. */

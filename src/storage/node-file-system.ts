@@ -61,6 +61,8 @@ class NodeAppendHandle implements AppendHandle {
  * loop never stalls copying megabytes.
  */
 const SYNCHRONOUS_WRITE_MAX_BYTES = 64 * 1024;
+/** Zeros are written in chunks of this size when allocating. */
+const ALLOCATE_CHUNK_BYTES = 1024 * 1024;
 
 class NodeWritableHandle implements WritableHandle {
   readonly path: string;
@@ -85,8 +87,14 @@ class NodeWritableHandle implements WritableHandle {
 
   allocate(sizeBytes: number): Promise<void> {
     return guarded('allocate', this.path, async () => {
-      if ((await this.handle.stat()).size >= sizeBytes) return;
-      await this.handle.truncate(sizeBytes);
+      let position = (await this.handle.stat()).size;
+      if (position >= sizeBytes) return;
+      const zeros = new Uint8Array(Math.min(ALLOCATE_CHUNK_BYTES, sizeBytes - position));
+      while (position < sizeBytes) {
+        const length = Math.min(zeros.byteLength, sizeBytes - position);
+        await this.writeFully(position, zeros.subarray(0, length));
+        position += length;
+      }
     });
   }
 

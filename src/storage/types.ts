@@ -44,7 +44,7 @@ export interface StorageStats {
   readonly walFileBytes: number;
   readonly walSegments: number;
   /**
-   * WAL segment files prepared ahead of use (extended to full size and synced in the background: one
+   * WAL segment files prepared ahead of use (filled with zeros and synced in the background: one
    * fdatasync and one directory fsync each, not counted in fileSyncs and directorySyncs).
    */
   readonly walSegmentsPrepared: number;

@@ -8,9 +8,9 @@
 // checksum means a copy of a record found anywhere else (in a payload holding WAL bytes, in a
 // stale block) does not verify, which keeps the torn-tail / corruption distinction honest.
 //
-// Segments are preallocated (their unwritten space reads as zeros), so zeros are what follows the
-// last record. Zeros never read as a record: type 0 is no record type and a payload length of 0
-// is refused (every record type has a payload).
+// Segments are preallocated with zeros, so zeros are what follows the last record. Zeros never
+// read as a record: type 0 is no record type and a payload length of 0 is refused (every record
+// type has a payload).
 import { crc32c } from '../../util/crc32c.ts';
 import type { Entry, EntryType, HardState } from '../../core/index.ts';
 import { assert } from '../../core/index.ts';

@@ -1,9 +1,9 @@
 // Prepares the next WAL segment file ahead of time, in the background (etcd's "file pipeline"): it
-// is created under a temporary name, extended to its full size (it reads as zeros) and synced.
-// Rolling over then only writes the new segment's first records into it and renames it, and no
-// fdatasync of a segment ever has to commit a size change (see WritableHandle in ../file-system.ts).
+// is created under a temporary name, filled with zeros to its full size and synced. Rolling over
+// then only writes the new segment's first records into it and renames it, and no fdatasync of a
+// segment ever has to commit a size change (see WritableHandle in ../file-system.ts).
 //
-// The prepared file reads as nothing but zeros and is never read as a segment (its name is not a
+// The prepared file holds nothing but zeros and is never read as a segment (its name is not a
 // segment name). Its creation is made durable too (a directory sync, also in the background), so
 // the roll-over's directory sync only has the rename to commit. Recovery deletes a prepared file
 // left behind by a crash or a killed process, even one a roll-over had started writing into: the
@@ -16,7 +16,7 @@ export const PREPARED_SEGMENT_NAME = 'next-segment.wal.tmp';
 
 export interface PreparedSegment {
   readonly path: string;
-  /** Open on the prepared file, whose size (`sizeBytes` of zeros) is durable. */
+  /** Open on the prepared file, whose `sizeBytes` zeros are durable. */
   readonly handle: WritableHandle;
 }
 

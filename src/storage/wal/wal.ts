@@ -1,10 +1,9 @@
 // The write-ahead log: an ordered series of segment files. Writes go to the last segment, at the
 // end of its last record (pwrite): one write and at most one fdatasync per call (group commit).
 //
-// Segments are preallocated: a SegmentPipeline prepares the next file in the background (extended
-// to the full segment size, reading as zeros, synced), so a write never grows a file and its
-// fdatasync commits no size change. Zeros after the last record are therefore the normal end of a
-// segment, not a torn tail.
+// Segments are preallocated: a SegmentPipeline prepares the next file in the background (zeros to
+// the full segment size, synced), so a write never grows a file and its fdatasync commits no size
+// change. Zeros after the last record are therefore the normal end of a segment, not a torn tail.
 // A full segment is synced and closed; the next one starts with a header (its sequence and where
 // the previous segment's records end, so a segment cut short is detected) and a prelude from the
 // caller (the log's base and the hard state), so older segments can later be deleted without
