@@ -5,6 +5,8 @@ export const FRAME_RAFT = 1;
 export const FRAME_REQUEST = 2;
 export const FRAME_RESPONSE = 3;
 export const FRAME_ERROR_RESPONSE = 4;
+/** Protocol version 2: one part of a snapshot's data, ahead of the snapshot message itself. */
+export const FRAME_SNAPSHOT_PART = 5;
 export const FRAME_HELLO = 16;
 export const FRAME_CHALLENGE = 17;
 export const FRAME_PROOF = 18;

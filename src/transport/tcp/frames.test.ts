@@ -19,6 +19,7 @@ import {
   encodeRefused,
   encodeRequest,
   encodeResponse,
+  encodeSnapshotPart,
   encodeWelcome,
 } from './frames.ts';
 import type { Frame } from './frames.ts';
@@ -80,6 +81,9 @@ function assertFrameShape(frame: Frame): void {
     case 'request':
     case 'response':
       assert.ok(isCount(frame.requestId));
+      return;
+    case 'snapshot-part':
+      assert.ok(isCount(frame.totalBytes) && isCount(frame.offset) && isBytes(frame.bytes));
   }
 }
 
@@ -107,6 +111,7 @@ const validFrame: fc.Arbitrary<Buffer> = fc.oneof(
   nonce.map((n) => encodeProof(n)),
   nonce.map((n) => encodeWelcome(n)),
   fc.tuple(fc.string(), fc.string()).map(([code, message]) => encodeRefused(code, message)),
+  fc.tuple(fc.nat(), fc.nat(), bytes).map(([total, offset, part]) => encodeSnapshotPart(total, offset, part)),
 );
 
 function payloadOf(frame: Buffer): Uint8Array {
@@ -159,6 +164,8 @@ test('valid frames of every kind decode to themselves', () => {
   }), { numRuns: 200 });
   const decoded = decodeFrame(payloadOf(encodeRefused('HANDSHAKE_AUTH_FAILED', 'no')), CONTEXT);
   assert.deepEqual(decoded, { kind: 'refused', code: 'HANDSHAKE_AUTH_FAILED', message: 'no' });
+  const part = decodeFrame(payloadOf(encodeSnapshotPart(10, 4, Uint8Array.of(1, 2, 3))), CONTEXT);
+  assert.deepEqual(part, { kind: 'snapshot-part', totalBytes: 10, offset: 4, bytes: Uint8Array.of(1, 2, 3) });
 });
 
 // ---- the frame reader ----

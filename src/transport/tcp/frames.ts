@@ -11,6 +11,11 @@
 //   request   [2, requestId, payload]                                            dialer -> listener
 //   response  [3, requestId, payload]                                            listener -> dialer
 //   error     [4, requestId, code, message]                                      listener -> dialer
+//   snapshot part [5, totalBytes, offset, bytes]  (version 2)                     dialer -> listener
+//
+// A snapshot whose data is larger than a part (snapshot-parts.ts) travels as its data's parts in
+// order, then the raft frame of its message with empty data: one frame per part, so the frame
+// limit bounds a part, not the state a snapshot may carry.
 import type { Message, NodeId } from '../../core/raft/types.ts';
 import {
   FRAME_CHALLENGE,
@@ -21,6 +26,7 @@ import {
   FRAME_REFUSED,
   FRAME_REQUEST,
   FRAME_RESPONSE,
+  FRAME_SNAPSHOT_PART,
   FRAME_WELCOME,
 } from '../codec/frame-kinds.ts';
 import { decodeMessageWire, encodeMessageWire } from '../codec/message-wire.ts';
@@ -33,7 +39,10 @@ import type { PlainData } from '../types.ts';
 export const PROTOCOL_MAGIC = 'cairn-peer';
 /** The protocol versions this build speaks. The listener picks the highest both sides support. */
 export const PROTOCOL_VERSION_MIN = 1;
-export const PROTOCOL_VERSION_MAX = 1;
+/** Version 2 adds snapshot parts (a version-1 peer is sent snapshots as one frame). */
+export const PROTOCOL_VERSION_MAX = 2;
+/** The first version whose listeners read snapshot parts. */
+export const SNAPSHOT_PARTS_VERSION = 2;
 export const NONCE_BYTES = 32;
 export const PROOF_BYTES = 32;
 export const MAX_CLUSTER_ID_LENGTH = 256;
@@ -56,6 +65,14 @@ export interface RefusedFrame { readonly kind: 'refused'; readonly code: string;
 export interface RaftFrame { readonly kind: 'raft'; readonly message: Message }
 export interface RequestFrame { readonly kind: 'request'; readonly requestId: number; readonly payload: PlainData }
 export interface ResponseFrame { readonly kind: 'response'; readonly requestId: number; readonly payload: PlainData }
+export interface SnapshotPartFrame {
+  readonly kind: 'snapshot-part';
+  /** The size of the whole snapshot data, equal in every part of one snapshot. */
+  readonly totalBytes: number;
+  /** Where this part starts in the data. */
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+}
 export interface ErrorResponseFrame {
   readonly kind: 'error-response';
   readonly requestId: number;
@@ -72,7 +89,8 @@ export type Frame =
   | RaftFrame
   | RequestFrame
   | ResponseFrame
-  | ErrorResponseFrame;
+  | ErrorResponseFrame
+  | SnapshotPartFrame;
 
 export function encodeHello(hello: Omit<HelloFrame, 'kind'>): Buffer {
   return packFrame([FRAME_HELLO, PROTOCOL_MAGIC, hello.versionMin, hello.versionMax, hello.clusterId, hello.from, hello.to, hello.nonce]);
@@ -91,6 +109,9 @@ export function encodeRefused(code: string, message: string): Buffer {
 }
 export function encodeRaft(message: Message): Buffer {
   return packFrame(encodeMessageWire(message));
+}
+export function encodeSnapshotPart(totalBytes: number, offset: number, bytes: Uint8Array): Buffer {
+  return packFrame([FRAME_SNAPSHOT_PART, totalBytes, offset, bytes]);
 }
 /** The payload must already have passed plainDataProblem(); packing it cannot fail then. */
 export function encodeRequest(requestId: number, payload: PlainData): Buffer {
@@ -140,6 +161,14 @@ function decodeFields(fields: unknown[], context: DecodeContext): Frame {
       if (!isPlainData(payload)) reject('MESSAGE_INVALID', 'request or response payload is not plain data');
       return fields[0] === FRAME_REQUEST ? { kind: 'request', requestId, payload } : { kind: 'response', requestId, payload };
     }
+    case FRAME_SNAPSHOT_PART:
+      readArray(fields, 'snapshot part', 4, Number.MAX_SAFE_INTEGER);
+      return {
+        kind: 'snapshot-part',
+        totalBytes: readCount(fields[1], 'snapshotPart.totalBytes'),
+        offset: readCount(fields[2], 'snapshotPart.offset'),
+        bytes: readBytes(fields[3], 'snapshotPart.bytes'),
+      };
     case FRAME_ERROR_RESPONSE:
       readArray(fields, 'error response', 4, Number.MAX_SAFE_INTEGER);
       return {

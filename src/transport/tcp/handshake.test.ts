@@ -37,9 +37,10 @@ test('the listener checks version, cluster and node before any secret is involve
   const hello = { kind: 'hello' as const, versionMin: 1, versionMax: 1, clusterId: 'c1', from: 1, to: 2, nonce: newNonce() };
   const local = { clusterId: 'c1', nodeId: 2 };
   assert.deepEqual(checkHello(hello, local), { ok: true, version: 1 });
-  assert.equal(checkHello({ ...hello, versionMin: 2, versionMax: 3 }, local).ok, false);
+  assert.deepEqual(checkHello({ ...hello, versionMax: 2 }, local), { ok: true, version: 2 });
+  assert.equal(checkHello({ ...hello, versionMin: 3, versionMax: 4 }, local).ok, false);
   const codes = [
-    checkHello({ ...hello, versionMin: 2, versionMax: 3 }, local),
+    checkHello({ ...hello, versionMin: 3, versionMax: 4 }, local),
     checkHello({ ...hello, clusterId: 'c2' }, local),
     checkHello({ ...hello, to: 3 }, local),
     checkHello({ ...hello, from: 2 }, local),
@@ -50,9 +51,10 @@ test('the listener checks version, cluster and node before any secret is involve
 });
 
 test('version choice picks the highest common version', () => {
-  assert.equal(chooseVersion(1, 5), 1);
+  assert.equal(chooseVersion(1, 5), 2);
   assert.equal(chooseVersion(1, 1), 1);
-  assert.equal(chooseVersion(2, 5), undefined);
+  assert.equal(chooseVersion(2, 2), 2);
+  assert.equal(chooseVersion(3, 5), undefined);
 });
 
 test('backoff grows exponentially, is capped and jittered within [ceiling/2, ceiling)', () => {

@@ -13,6 +13,7 @@ import { decodeFrame, encodeChallenge, encodeErrorResponse, encodeRaft, encodeRe
 import type { Frame, HelloFrame } from './frames.ts';
 import { checkHello, computeProof, newNonce, proofMatches } from './handshake.ts';
 import type { Transcript } from './handshake.ts';
+import { SnapshotAssembler } from './snapshot-parts.ts';
 
 type Phase = 'hello' | 'proof' | 'open' | 'closed';
 
@@ -38,6 +39,8 @@ export class InboundConnection {
   #transcript: Transcript | undefined;
   #handshakeTimer: TimerHandle | undefined;
   #activeRequests = 0;
+  /** Joins the parts of a snapshot sent in parts (protocol version 2). */
+  readonly #snapshotParts: SnapshotAssembler;
 
   constructor(socket: Socket, host: InboundHost) {
     this.#socket = socket;
@@ -45,6 +48,7 @@ export class InboundConnection {
     this.#context = host.context;
     const options = this.#context.options;
     this.#reader = new FrameReader(options.maxHandshakeBytes);
+    this.#snapshotParts = new SnapshotAssembler(options.maxSnapshotBytes);
     this.remoteHost = socket.remoteAddress ?? 'unknown';
     socket.setNoDelay(true);
     socket.setKeepAlive(true, options.keepAliveMs);
@@ -145,7 +149,9 @@ export class InboundConnection {
     counters.bytesReceived += bytes + 4;
     if (frame.kind === 'raft') {
       counters.messagesReceived++;
-      this.#context.emitMessage(frame.message);
+      this.#context.emitMessage(this.#snapshotParts.complete(frame.message));
+    } else if (frame.kind === 'snapshot-part') {
+      this.#snapshotParts.add(frame);
     } else if (frame.kind === 'request') {
       this.#onRequest(frame.requestId, frame.payload);
     } else {

@@ -19,8 +19,15 @@ export interface TcpTransportOptions {
   readonly clock?: TransportClock;
   /** [0, 1); used only for backoff jitter. Default Math.random. */
   readonly random?: () => number;
-  /** Largest frame accepted or sent. Default 64 MiB (a snapshot travels as one message). */
+  /** Largest frame accepted or sent. Default 64 MiB. */
   readonly maxFrameBytes?: number;
+  /**
+   * A snapshot whose data is larger than this travels in parts of this size (snapshot-parts.ts),
+   * to peers of protocol version 2 or later. Default 4 MiB; at most maxFrameBytes - 1 KiB.
+   */
+  readonly snapshotPartBytes?: number;
+  /** The largest snapshot this node accepts in parts (it holds one in memory). Default 16 GiB. */
+  readonly maxSnapshotBytes?: number;
   /** Largest frame before the handshake completes. Default 4 KiB. */
   readonly maxHandshakeBytes?: number;
   /** Dial plus handshake, either side. Default 5 s. */
@@ -49,7 +56,8 @@ export interface TcpTransportOptions {
   /**
    * A connection whose socket accepts no data for this long while we wait to write is declared
    * dead and redialed (a vanished host would otherwise hold it for the kernel's ~15 min retry
-   * time). Keep it above the time a maxFrameBytes snapshot takes on the slowest link. Default 30 s.
+   * time). Keep it above the time one frame (a snapshot part, at most maxFrameBytes for a peer
+   * of protocol version 1) takes on the slowest link. Default 30 s.
    */
   readonly writeStallTimeoutMs?: number;
 }
@@ -64,6 +72,8 @@ export interface ResolvedTcpOptions {
   readonly clock: TransportClock;
   readonly random: () => number;
   readonly maxFrameBytes: number;
+  readonly snapshotPartBytes: number;
+  readonly maxSnapshotBytes: number;
   readonly maxHandshakeBytes: number;
   readonly handshakeTimeoutMs: number;
   readonly maxQueueMessages: number;
@@ -81,6 +91,8 @@ export interface ResolvedTcpOptions {
 }
 
 const MIB = 1024 * 1024;
+/** Room for a snapshot part's frame fields around its bytes. */
+const PART_FRAME_OVERHEAD_BYTES = 1024;
 /** The length prefix is 32 bits. */
 const FRAME_BYTES_CEILING = 0xffff_ffff;
 
@@ -101,6 +113,8 @@ export function resolveTcpOptions(options: TcpTransportOptions): ResolvedTcpOpti
     clock: options.clock ?? REAL_CLOCK,
     random: options.random ?? Math.random,
     maxFrameBytes: options.maxFrameBytes ?? 64 * MIB,
+    snapshotPartBytes: options.snapshotPartBytes ?? Math.min(4 * MIB, (options.maxFrameBytes ?? 64 * MIB) - PART_FRAME_OVERHEAD_BYTES),
+    maxSnapshotBytes: options.maxSnapshotBytes ?? 16 * 1024 * MIB,
     maxHandshakeBytes: options.maxHandshakeBytes ?? 4096,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5000,
     maxQueueMessages: options.maxQueueMessages ?? 4096,
@@ -123,7 +137,7 @@ export function resolveTcpOptions(options: TcpTransportOptions): ResolvedTcpOpti
 function checkNumbers(options: ResolvedTcpOptions): void {
   if (!Number.isInteger(options.listenPort) || options.listenPort < 0 || options.listenPort > 65535) invalid('listenPort', 'must be 0..65535');
   const positive = [
-    'maxFrameBytes', 'maxHandshakeBytes', 'handshakeTimeoutMs', 'maxQueueMessages', 'maxQueueBytes', 'maxBatchBytes',
+    'maxFrameBytes', 'snapshotPartBytes', 'maxSnapshotBytes', 'maxHandshakeBytes', 'handshakeTimeoutMs', 'maxQueueMessages', 'maxQueueBytes', 'maxBatchBytes',
     'backoffInitialMs', 'backoffMaxMs', 'maxOutstandingRequests', 'maxIncomingRequests', 'maxInboundConnections',
     'maxEntriesPerMessage', 'logRepeatQuietMs', 'keepAliveMs', 'writeStallTimeoutMs',
   ] as const;
@@ -132,6 +146,9 @@ function checkNumbers(options: ResolvedTcpOptions): void {
     if (!Number.isFinite(value) || value <= 0) invalid(name, 'must be a positive number');
   }
   if (options.maxFrameBytes > FRAME_BYTES_CEILING) invalid('maxFrameBytes', `must be at most ${FRAME_BYTES_CEILING}`);
+  if (!Number.isSafeInteger(options.snapshotPartBytes) || options.snapshotPartBytes > options.maxFrameBytes - PART_FRAME_OVERHEAD_BYTES) {
+    invalid('snapshotPartBytes', `must be an integer of at most maxFrameBytes - ${PART_FRAME_OVERHEAD_BYTES}`);
+  }
   if (options.maxHandshakeBytes > options.maxFrameBytes) invalid('maxHandshakeBytes', 'must not exceed maxFrameBytes');
   if (options.backoffMaxMs < options.backoffInitialMs) invalid('backoffMaxMs', 'must be at least backoffInitialMs');
 }

@@ -22,6 +22,7 @@ import {
   encodeRequest,
   PROTOCOL_VERSION_MAX,
   PROTOCOL_VERSION_MIN,
+  SNAPSHOT_PARTS_VERSION,
 } from './frames.ts';
 import type { Frame } from './frames.ts';
 import { computeProof, newNonce, proofMatches } from './handshake.ts';
@@ -30,6 +31,7 @@ import type { PeerAddress } from './options.ts';
 import { parsePeerAddress } from './options.ts';
 import { SendQueue } from './send-queue.ts';
 import type { QueuedFrame } from './send-queue.ts';
+import { OutgoingSnapshot } from './snapshot-parts.ts';
 
 type Phase = 'dialing' | 'hello-sent' | 'proof-sent' | 'open';
 /** How a connection ended, which decides the log level and the next state. */
@@ -59,6 +61,11 @@ export class PeerLink {
   #started = false;
   #closed = false;
   #lastError: { code: string; message: string } | undefined;
+  /**
+   * The protocol version of the last connection to this peer (the newest until one is made):
+   * snapshots go in parts only to peers that read them.
+   */
+  #peerVersion = PROTOCOL_VERSION_MAX;
 
   constructor(peerId: NodeId, address: string, context: TcpContext) {
     this.peerId = peerId;
@@ -144,6 +151,11 @@ export class PeerLink {
 
   send(message: Message): void {
     if (this.#closed) return;
+    const partBytes = this.#context.options.snapshotPartBytes;
+    if (message.type === 'snapshot' && message.snapshot!.data.byteLength > partBytes && this.#peerVersion >= SNAPSHOT_PARTS_VERSION) {
+      this.#sendInParts(message, partBytes);
+      return;
+    }
     const frame = encodeRaft(message);
     const isSnapshot = message.type === 'snapshot';
     if (frame.length - 4 > this.#context.options.maxFrameBytes) {
@@ -156,6 +168,18 @@ export class PeerLink {
       return;
     }
     this.#queue.push({ frame, isMessage: true, isSnapshot, requestId: 0 });
+    this.#unreachableReported = false;
+    this.#scheduleFlush();
+  }
+
+  /** A snapshot larger than a part: queued as one item whose frames are encoded as they leave. */
+  #sendInParts(message: Message, partBytes: number): void {
+    if (!this.#queue.admits(partBytes)) {
+      this.#drop(true);
+      return;
+    }
+    const parts = { snapshot: new OutgoingSnapshot(message, partBytes), partBytes };
+    this.#queue.push({ frame: Buffer.alloc(0), parts, isMessage: true, isSnapshot: true, requestId: 0 });
     this.#unreachableReported = false;
     this.#scheduleFlush();
   }
@@ -381,6 +405,7 @@ export class PeerLink {
     options.clock.clearTimer(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
     this.#phase = 'open';
+    this.#peerVersion = this.#transcript!.version;
     this.#failures = 0;
     this.#lastError = undefined;
     this.#unreachableReported = false;
@@ -440,6 +465,10 @@ export class PeerLink {
     const code = requestCode ?? (wasOpen ? 'CONNECTION_CLOSED' : 'PEER_UNREACHABLE');
     this.#requests.rejectAll(() => new TransportError(code, message, { peerId: this.peerId }));
     this.#queue.remove((item) => !item.isMessage);
+    // A snapshot partly written cannot be continued on another connection (the receiver starts
+    // afresh): it failed, and the leader sends it again.
+    const broken = this.#queue.remove((item) => item.parts?.snapshot.started === true);
+    for (const _item of broken) this.#context.emitSnapshotStatus(this.peerId, 'failed');
     // Messages written to the lost connection may never arrive: the leader must probe again.
     if (wasOpen) this.#reportUnreachable();
   }

@@ -1,10 +1,14 @@
 // The bounded FIFO of encoded frames waiting for one peer's socket. Bounded in count and bytes;
 // an empty queue admits one frame of any size (up to the frame limit) so a snapshot larger than
-// the byte bound can still leave.
+// the byte bound can still leave. A snapshot sent in parts is one item that yields its frames one
+// by one, each in a batch of its own; the items behind it wait until its last frame is taken.
+import type { OutgoingSnapshot } from './snapshot-parts.ts';
 
 export interface QueuedFrame {
-  /** Length prefix included. */
+  /** Length prefix included. Empty for a snapshot sent in parts. */
   readonly frame: Buffer;
+  /** A snapshot sent in parts: its frames come from here, and it counts as one part's bytes. */
+  readonly parts?: { readonly snapshot: OutgoingSnapshot; readonly partBytes: number };
   /** A Raft message (counted in messagesSent) rather than a request. */
   readonly isMessage: boolean;
   readonly isSnapshot: boolean;
@@ -46,7 +50,7 @@ export class SendQueue {
 
   push(item: QueuedFrame): void {
     this.#items.push(item);
-    this.#bytes += item.frame.length;
+    this.#bytes += sizeOf(item);
   }
 
   /** Takes frames in order up to `maxBytes` (at least one), skipping those `keep` refuses. */
@@ -57,6 +61,10 @@ export class SendQueue {
     let snapshots = 0;
     while (this.#head < this.#items.length) {
       const item = this.#items[this.#head]!;
+      if (item.parts !== undefined) {
+        if (frames.length > 0) break;
+        return this.#takePart(item.parts.snapshot);
+      }
       if (frames.length > 0 && bytes + item.frame.length > maxBytes) break;
       this.#head++;
       this.#bytes -= item.frame.length;
@@ -70,6 +78,16 @@ export class SendQueue {
     return { frames, bytes, messages, snapshots };
   }
 
+  /** The next frame of the snapshot at the head, alone; the item leaves with its last frame. */
+  #takePart(snapshot: OutgoingSnapshot): Batch {
+    const frame = snapshot.nextFrame();
+    if (!snapshot.finished) return { frames: [frame], bytes: frame.length, messages: 0, snapshots: 0 };
+    this.#bytes -= sizeOf(this.#items[this.#head]!);
+    this.#head++;
+    this.#compact();
+    return { frames: [frame], bytes: frame.length, messages: 1, snapshots: 1 };
+  }
+
   /** Removes the items `predicate` selects; returns them in order. */
   remove(predicate: (item: QueuedFrame) => boolean): QueuedFrame[] {
     const removed: QueuedFrame[] = [];
@@ -80,7 +98,7 @@ export class SendQueue {
     }
     this.#items = kept;
     this.#head = 0;
-    this.#bytes = kept.reduce((total, item) => total + item.frame.length, 0);
+    this.#bytes = kept.reduce((total, item) => total + sizeOf(item), 0);
     return removed;
   }
 
@@ -93,4 +111,8 @@ export class SendQueue {
       this.#head = 0;
     }
   }
+}
+
+function sizeOf(item: QueuedFrame): number {
+  return item.parts === undefined ? item.frame.length : item.parts.partBytes;
 }

@@ -12,7 +12,8 @@ import { messageArbitrary } from '../testing/arbitraries.ts';
 import { appendMessage, assertRejects, runTransportConformance, snapshotMessage, waitFor } from '../testing/conformance.ts';
 import type { TransportClock, TransportLogger } from '../types.ts';
 import { FrameReader } from './frame-reader.ts';
-import { decodeFrame, encodeChallenge, encodeHello, encodeProof, encodeRaft, encodeWelcome } from './frames.ts';
+import { decodeFrame, encodeChallenge, encodeHello, encodeProof, encodeRaft, encodeSnapshotPart, encodeWelcome } from './frames.ts';
+import type { Frame } from './frames.ts';
 import { computeProof, newNonce } from './handshake.ts';
 import type { TcpTransportOptions } from './options.ts';
 import { TcpTransport } from './tcp-transport.ts';
@@ -144,6 +145,58 @@ describe('TcpTransport delivery', () => {
     assert.deepEqual(statuses, ['2:delivered']);
   });
 
+  test('a snapshot far larger than a frame travels in parts, between its neighbours, and arrives whole', async () => {
+    const small = { maxFrameBytes: 64 * 1024 };
+    const a = await node(1, small);
+    const b = await node(2, small);
+    const received = collect(b);
+    const statuses: string[] = [];
+    a.onSnapshotStatus((_peerId, status) => statuses.push(status));
+    a.setPeer(2, addressOf(b));
+    const snapshot = snapshotMessage(1, 2, 3 * 1024 * 1024 + 17);
+    a.send(appendMessage(1, 2, 1));
+    a.send(snapshot);
+    a.send(appendMessage(1, 2, 2));
+    await waitFor(() => received.length === 3, 'the three messages', 20_000);
+    assert.deepEqual(received.map((message) => message.type), ['append', 'snapshot', 'append']);
+    assert.deepEqual(received[1], snapshot);
+    assert.deepEqual(statuses, ['delivered']);
+    assert.ok(peerStats(b, 1).bytesReceived > 3 * 1024 * 1024);
+  });
+
+  test('a peer of protocol version 1 is sent a snapshot as one frame', async () => {
+    const listener = await recordingListener(1);
+    const a = await node(1, { snapshotPartBytes: 1000 });
+    const statuses: string[] = [];
+    a.onSnapshotStatus((_peerId, status) => statuses.push(status));
+    a.setPeer(2, `127.0.0.1:${listener.port}`);
+    await waitFor(() => peerStats(a, 2).state === 'connected', 'the handshake');
+    const snapshot = snapshotMessage(1, 2, 10_000);
+    a.send(snapshot);
+    await waitFor(() => listener.frames.length === 1, 'the snapshot');
+    assert.deepEqual(listener.frames[0], { kind: 'raft', message: snapshot });
+    await waitFor(() => statuses.length === 1, 'its status');
+    assert.deepEqual(statuses, ['delivered']);
+  });
+
+  test('a connection lost in the middle of a snapshot fails it; the next connection starts clean', async () => {
+    const listener = await recordingListener(2, { closeOnFirstPart: true });
+    const a = await node(1, { snapshotPartBytes: 1000 });
+    const statuses: string[] = [];
+    a.onSnapshotStatus((_peerId, status) => statuses.push(status));
+    a.setPeer(2, `127.0.0.1:${listener.port}`);
+    await waitFor(() => peerStats(a, 2).state === 'connected', 'the handshake');
+    a.send(snapshotMessage(1, 2, 4 * 1024 * 1024));
+    await waitFor(() => statuses.length === 1, 'the snapshot status');
+    assert.deepEqual(statuses, ['failed']);
+    assert.equal(peerStats(a, 2).queueDepthMessages, 0);
+    await waitFor(() => peerStats(a, 2).state === 'connected' && listener.connections === 2, 'the next connection');
+    a.send(appendMessage(1, 2, 5));
+    await waitFor(() => listener.frames.some((frame) => frame.kind === 'raft'), 'the append');
+    const afterReconnect = listener.frames.slice(listener.frames.findIndex((frame) => frame.kind === 'raft'));
+    assert.deepEqual(afterReconnect.map((frame) => frame.kind), ['raft']);
+  });
+
   test('reconnects after the listener restarts, reporting the loss once', async () => {
     const a = await node(1);
     const b = await node(2);
@@ -222,20 +275,17 @@ describe('TcpTransport bounds and failures', () => {
     assert.ok(stats.queueDepthBytes > 100_000);
   });
 
-  test('a message larger than maxFrameBytes is dropped, failed, and logged once', async () => {
+  test('a message larger than maxFrameBytes is dropped and logged once', async () => {
     const log = captureLogger();
     const a = await node(1, { maxFrameBytes: 64 * 1024, logger: log.logger });
     const b = await node(2);
     const received = collect(b);
-    const statuses: string[] = [];
-    a.onSnapshotStatus((_peerId, status) => statuses.push(status));
     a.setPeer(2, addressOf(b));
-    a.send(snapshotMessage(1, 2, 100_000));
-    a.send(snapshotMessage(1, 2, 100_000));
-    a.send(appendMessage(1, 2, 1));
+    a.send(appendMessage(1, 2, 1, 100_000));
+    a.send(appendMessage(1, 2, 2, 100_000));
+    a.send(appendMessage(1, 2, 3));
     await waitFor(() => received.length === 1, 'the small message');
-    assert.equal(received[0]!.type, 'append');
-    assert.deepEqual(statuses, ['failed', 'failed']);
+    assert.equal(received[0]!.index, 3);
     assert.equal(peerStats(a, 2).messagesDropped, 2);
     assert.equal(log.lines.filter((line) => line.level === 'error' && line.fields['code'] === 'FRAME_TOO_LARGE').length, 1);
   });
@@ -431,6 +481,24 @@ describe('TcpTransport malformed input', () => {
     await closesWith((socket) => socket.write(encodeRaft(makeMessage({ type: 'heartbeat', from: 3, to: 2, term: 1 }))), 'MESSAGE_WRONG_SENDER');
   });
 
+  test('snapshot parts out of order close that connection only', async () => {
+    await closesWith((socket) => {
+      socket.write(encodeSnapshotPart(100, 0, new Uint8Array(10)));
+      socket.write(encodeSnapshotPart(100, 50, new Uint8Array(10)));
+    }, 'FRAME_MALFORMED');
+  });
+
+  test('a snapshot larger than maxSnapshotBytes closes that connection only', async () => {
+    await closesWith((socket) => socket.write(encodeSnapshotPart(2 ** 40, 0, new Uint8Array(10))), 'FRAME_TOO_LARGE');
+  });
+
+  test('a snapshot message before all its parts closes that connection only', async () => {
+    await closesWith((socket) => {
+      socket.write(encodeSnapshotPart(100, 0, new Uint8Array(10)));
+      socket.write(encodeRaft({ ...snapshotMessage(1, 2, 0), from: 1, to: 2 }));
+    }, 'FRAME_MALFORMED');
+  });
+
   test('a message of the wrong shape closes that connection only', async () => {
     await closesWith((socket) => socket.write(packFrame([1, 0, 1, 2, 'term', 0, 0, [], 0, false, 0, null, null])), 'MESSAGE_INVALID');
   });
@@ -529,6 +597,44 @@ async function handshakingListener(): Promise<{ port: number }> {
 }
 
 /** Performs the dialer's side of the handshake by hand, as node 1, and returns the open socket. */
+/**
+ * A stand-in peer 2 speaking protocol `version`: it completes the handshake, then records the
+ * frames it is sent. `closeOnFirstPart`: its first connection closes on the first snapshot part.
+ */
+async function recordingListener(version: number, options: { closeOnFirstPart?: boolean } = {}): Promise<{ port: number; frames: Frame[]; connections: number }> {
+  const open: Socket[] = [];
+  const result = { port: 0, frames: [] as Frame[], connections: 0 };
+  const server = createServer((socket) => {
+    open.push(socket);
+    const connection = ++result.connections;
+    socket.on('error', () => {});
+    const reader = new FrameReader(64 * 1024 * 1024);
+    let transcript: Parameters<typeof computeProof>[2] | undefined;
+    socket.on('data', (chunk: Buffer) => reader.push(chunk, (payload) => {
+      const frame = decodeFrame(payload, { peerId: transcript?.dialerId ?? 0, localId: 2, limits: { maxEntriesPerMessage: 10 } });
+      if (frame.kind === 'hello') {
+        transcript = { version, clusterId: 'test-cluster', dialerId: frame.from, listenerId: 2, dialerNonce: frame.nonce, listenerNonce: newNonce() };
+        socket.write(encodeChallenge(version, transcript.listenerNonce));
+      } else if (frame.kind === 'proof' && transcript !== undefined) {
+        socket.write(encodeWelcome(computeProof(new TextEncoder().encode('secret'), 'listener', transcript)));
+      } else if (frame.kind === 'snapshot-part' && options.closeOnFirstPart === true && connection === 1) {
+        socket.destroy();
+        return false;
+      } else {
+        result.frames.push(frame);
+      }
+      return true;
+    }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  result.port = (server.address() as { port: number }).port;
+  closers.push(async () => {
+    for (const socket of open) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return result;
+}
+
 async function rawHandshake(transport: TcpTransport, options: { secret: string }): Promise<{ socket: Socket; proof: Uint8Array }> {
   const socket = await rawConnect(transport);
   const reader = new FrameReader(4096);
