@@ -2,22 +2,20 @@
 // Entries committed per second by a 3-node cluster of the Raft core alone: in-memory storage,
 // messages delivered in-process, no faults. This measures the consensus logic itself (what the
 // runtime, disks and network add on top is measured by `cairn bench`). One core, single thread.
-import { parseArgs } from 'node:util';
 import { MemoryLogStorage, RawNode } from '../src/core/index.ts';
 import type { Message } from '../src/core/index.ts';
 import { SeededRandom } from '../src/util/random.ts';
+import { integerOption, parseBenchArgs } from './args.ts';
 
-const { values } = parseArgs({
-  options: {
-    entries: { type: 'string', default: '2000000' },
-    batch: { type: 'string', default: '256' },
-    size: { type: 'string', default: '128' },
-    json: { type: 'boolean', default: false },
-  },
+const values = parseBenchArgs('npm run bench:core -- [options]\nEntries committed per second by a 3-node cluster of the Raft core alone (in memory, one thread).', {
+  entries: { type: 'string', default: '2000000', description: 'entries to commit' },
+  batch: { type: 'string', default: '256', description: 'entries proposed at once' },
+  size: { type: 'string', default: '128', description: 'bytes per entry' },
+  json: { type: 'boolean', default: false, description: 'print the figures as JSON too' },
 });
-const entriesWanted = Number(values.entries);
-const batchSize = Number(values.batch);
-const entryBytes = Number(values.size);
+const entriesWanted = integerOption('entries', values.entries);
+const batchSize = integerOption('batch', values.batch);
+const entryBytes = integerOption('size', values.size, 0);
 
 interface BenchNode {
   readonly node: RawNode;

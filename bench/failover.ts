@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CairnClient } from '../src/client/index.ts';
 import { LocalCluster, findFreeBasePort } from '../src/local/index.ts';
+import { integerOption, parseBenchArgs } from './args.ts';
 
 export interface FailoverResult {
   readonly samplesMs: number[];
@@ -82,13 +82,17 @@ export async function measureFailover(cluster: LocalCluster, kills: number, note
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { kills: { type: 'string', default: '10' }, json: { type: 'boolean', default: false } } });
+  const values = parseBenchArgs('node bench/failover.ts [options]\nLeader failover time of a local 3-node cluster: SIGKILL the leader, time the next acknowledged write.', {
+    kills: { type: 'string', default: '10', description: 'leader kills to measure' },
+    json: { type: 'boolean', default: false, description: 'print the samples as JSON too' },
+  });
+  const kills = integerOption('kills', values.kills);
   const directory = mkdtempSync(join(tmpdir(), 'cairn-failover-'));
   const cluster = LocalCluster.create({ directory: join(directory, 'cluster'), nodes: 3, basePort: await findFreeBasePort(3) });
   let failed = true;
   try {
     await cluster.up();
-    const result = await measureFailover(cluster, Number(values.kills), (text) => process.stderr.write(`${text}\n`));
+    const result = await measureFailover(cluster, kills, (text) => process.stderr.write(`${text}\n`));
     console.log(`leader failover (SIGKILL -> next acknowledged write) over ${result.samplesMs.length} kills: p50 ${result.p50Ms.toFixed(0)} ms, p99 ${result.p99Ms.toFixed(0)} ms, max ${result.maxMs.toFixed(0)} ms`);
     if (values.json) console.log(JSON.stringify(result));
     failed = false;

@@ -12,21 +12,18 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { runLeanConsumeLoad } from '../src/cli/bench/lean-consumer.ts';
 import { runLeanProduceLoad } from '../src/cli/bench/lean-producer.ts';
 import { LocalCluster, findFreeBasePort } from '../src/local/index.ts';
+import { numberOption, parseBenchArgs } from './args.ts';
 
-const { values } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    'skip-nats': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    /** Keep the run's directory: Cairn's node logs (stall warnings, leader changes) for a look afterwards. */
-    keep: { type: 'boolean', default: false },
-  },
+const values = parseBenchArgs('node bench/kafka-vs-nats.ts [options]\nKafka produce and consume on a local 3-node Cairn cluster against a 3-node NATS JetStream cluster.', {
+  duration: { type: 'string', default: '10', description: 'seconds per produce workload' },
+  'skip-nats': { type: 'boolean', default: false, description: 'measure Cairn only' },
+  json: { type: 'boolean', default: false, description: 'print the figures as JSON too' },
+  keep: { type: 'boolean', default: false, description: "keep the run's directory (Cairn's node logs) for a look afterwards" },
 });
-const durationSeconds = Number(values.duration);
+const durationSeconds = numberOption('duration', values.duration, 1);
 const MESSAGE_BYTES = 1024;
 /** Messages in flight, and how a Kafka client would carry them: requests × messages per request. */
 const WINDOWS = [

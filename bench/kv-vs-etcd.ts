@@ -12,37 +12,28 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { runKvLoad } from '../src/cli/bench/kv-load.ts';
 import type { KvLoadResult } from '../src/cli/bench/kv-load.ts';
 import { CairnClient } from '../src/client/index.ts';
 import { LocalCluster, findFreeBasePort } from '../src/local/index.ts';
+import { integerOption, parseBenchArgs } from './args.ts';
 import { measureFailover } from './failover.ts';
 
-const { values } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
-    concurrency: { type: 'string', default: '1,64,256' },
-    'read-concurrency': { type: 'string', default: '64' },
-    kills: { type: 'string', default: '10' },
-    'skip-etcd': { type: 'boolean', default: false },
-    /** Keep the clusters' directories (data and node logs) for a look afterwards. */
-    keep: { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-  },
+const values = parseBenchArgs('node bench/kv-vs-etcd.ts [options]\nKV puts and linearizable gets on a local 3-node Cairn cluster against a 3-member etcd, then leader failover.', {
+  duration: { type: 'string', default: '10', description: 'seconds per round' },
+  rounds: { type: 'string', default: '3', description: 'rounds per workload and system (medians are shown)' },
+  concurrency: { type: 'string', default: '1,64,256', description: 'comma-separated concurrencies of the put workloads' },
+  'read-concurrency': { type: 'string', default: '64', description: 'concurrency of the linearizable get workload' },
+  kills: { type: 'string', default: '10', description: 'leader kills for the failover figure (0: skip it)' },
+  'skip-etcd': { type: 'boolean', default: false, description: 'measure Cairn only' },
+  keep: { type: 'boolean', default: false, description: "keep the clusters' directories (data and node logs) for a look afterwards" },
+  json: { type: 'boolean', default: false, description: 'print the figures as JSON too' },
 });
-const durationSeconds = Number(values.duration);
-const putConcurrencies = values.concurrency.split(',').map(Number);
-const readConcurrency = Number(values['read-concurrency']);
-const kills = Number(values.kills);
-const rounds = Number(values.rounds);
-for (const [name, value] of [['--duration', durationSeconds], ['--rounds', rounds], ['--kills', kills], ['--read-concurrency', readConcurrency], ...putConcurrencies.map((c) => ['--concurrency', c] as const)] as const) {
-  if (!Number.isInteger(value) || value < (name === '--kills' ? 0 : 1)) {
-    process.stderr.write(`${name} must be a whole number${name === '--kills' ? '' : ' of at least 1'}, got ${JSON.stringify(value)}\n`);
-    process.exit(2);
-  }
-}
+const durationSeconds = integerOption('duration', values.duration);
+const putConcurrencies = values.concurrency.split(',').map((text) => integerOption('concurrency', text));
+const readConcurrency = integerOption('read-concurrency', values['read-concurrency']);
+const kills = integerOption('kills', values.kills, 0);
+const rounds = integerOption('rounds', values.rounds);
 
 interface Round {
   readonly workload: string;

@@ -8,43 +8,35 @@
 // --corrupt-read-at F (0..1) makes the read at that fraction of all reads return a value never
 // written, to time the illegal path: finding the violation and shrinking the counterexample.
 
-import { parseArgs } from 'node:util';
 import { summarizeHistory, formatHistorySummary } from '../src/check/history.ts';
 import { checkLinearizability, kvRegisterModel } from '../src/check/linearizability.ts';
 import { generateKvHistory } from '../src/check/kv-workload.ts';
 import { createPrng } from '../src/check/prng.ts';
+import { integerOption, numberOption, parseBenchArgs, usageError } from './args.ts';
 
-const { values } = parseArgs({
-  options: {
-    ops: { type: 'string', default: '10000' },
-    keys: { type: 'string', default: '10' },
-    clients: { type: 'string', default: '10' },
-    seed: { type: 'string', default: '1' },
-    'unknown-rate': { type: 'string', default: '0.02' },
-    'fail-rate': { type: 'string', default: '0.01' },
-    'budget-ms': { type: 'string', default: '10000' },
-    'corrupt-read-at': { type: 'string' },
-    json: { type: 'boolean', default: false },
-  },
+const values = parseBenchArgs('node bench/linearizability.ts [options]\nTime to a verdict of the linearizability checker on a generated KV history.', {
+  ops: { type: 'string', default: '10000', description: 'operations in the history' },
+  keys: { type: 'string', default: '10', description: 'keys they use' },
+  clients: { type: 'string', default: '10', description: 'concurrent clients' },
+  seed: { type: 'string', default: '1', description: 'seed of the generated execution' },
+  'unknown-rate': { type: 'string', default: '0.02', description: 'share of operations with an unknown outcome' },
+  'fail-rate': { type: 'string', default: '0.01', description: 'share of operations that fail' },
+  'budget-ms': { type: 'string', default: '10000', description: "the checker's time budget" },
+  'corrupt-read-at': { type: 'string', description: 'make the read at this fraction (0..1) of all reads return a value never written' },
+  json: { type: 'boolean', default: false, description: 'print the result as JSON too' },
 });
 
 function corruptRead(fraction: number): void {
-  if (!(fraction >= 0 && fraction <= 1)) throw new Error(`--corrupt-read-at must be between 0 and 1, got ${fraction}`);
+  if (!(fraction >= 0 && fraction <= 1)) usageError(`--corrupt-read-at must be between 0 and 1, got ${fraction}`);
   const reads = history.flatMap((entry, index) => (entry.outcome === 'ok' && entry.input.kind === 'get' ? [index] : []));
   const victim = reads[Math.min(reads.length - 1, Math.floor(fraction * reads.length))];
   if (victim !== undefined) history[victim] = { ...history[victim]!, output: { value: 'never-written' } };
 }
 
-function numberOption(name: keyof typeof values): number {
-  const parsed = Number(values[name]);
-  if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`--${name} must be a non-negative number, got ${values[name]}`);
-  return parsed;
-}
-
 const settings = {
-  operations: numberOption('ops'), keys: numberOption('keys'), clients: numberOption('clients'),
-  seed: numberOption('seed'), unknownRate: numberOption('unknown-rate'), failRate: numberOption('fail-rate'),
-  timeBudgetMs: numberOption('budget-ms'),
+  operations: integerOption('ops', values.ops), keys: integerOption('keys', values.keys), clients: integerOption('clients', values.clients),
+  seed: integerOption('seed', values.seed, 0), unknownRate: numberOption('unknown-rate', values['unknown-rate']),
+  failRate: numberOption('fail-rate', values['fail-rate']), timeBudgetMs: integerOption('budget-ms', values['budget-ms']),
 };
 const prng = createPrng(settings.seed);
 const history = generateKvHistory({
