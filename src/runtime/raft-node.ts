@@ -116,10 +116,15 @@ export class RaftNode {
     this.reads = new ReadBarrier(this.id, this.options.pendingRequestsMax);
     this.peers = new PeerSync(options.transport, this.id, options.seedPeers ?? new Map(), this.logger, options.peerAddressOverrides);
     this.forwarder = new Forwarder(options.transport, this, () => this.clock.now());
-    this.snapshotter = new Snapshotter(options.storage, options.state, this.logger, {
-      everyEntries: this.options.snapshotEveryEntries, everyBytes: this.options.snapshotEveryBytes,
-      keptEntries: this.options.entriesKeptAfterSnapshot, keptBytes: this.options.bytesKeptAfterSnapshot,
-    }, () => this.schedulePump());
+    this.snapshotter = new Snapshotter({
+      storage: options.storage, state: options.state, logger: this.logger,
+      limits: {
+        everyEntries: this.options.snapshotEveryEntries, everyBytes: this.options.snapshotEveryBytes,
+        keptEntries: this.options.entriesKeptAfterSnapshot, keptBytes: this.options.bytesKeptAfterSnapshot,
+      },
+      onWanted: () => this.schedulePump(),
+      now: () => this.clock.now(),
+    });
     this.processor = new ReadyProcessor({
       storage: options.storage, transport: options.transport, state: options.state, bugs: options.runtimeBugs ?? new Set(),
       now: () => this.clock.now(),
@@ -202,6 +207,7 @@ export class RaftNode {
         this.raw.tick();
         this.expireRequests();
         this.maybeAutoPromote();
+        this.snapshotter.releaseIdle();
       });
       if (!this.stopped) this.scheduleTick();
     }, this.options.tickMs);

@@ -20,6 +20,11 @@ import type { DurableStorage } from '../storage/index.ts';
 import type { NodeLogger } from './logger.ts';
 
 const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/**
+ * A snapshot built for followers holds the whole state in memory (192 MB after a minute of Kafka
+ * produce): once no follower has asked for it this long, it is let go (and built again if needed).
+ */
+const BUILT_IDLE_RELEASE_MS = 60_000;
 /** About 10-20 ms of reading on this machine between two turns of the event loop. */
 const BYTES_PER_TURN = 4 * 1024 * 1024;
 
@@ -53,19 +58,26 @@ export class Snapshotter {
   private wanted = false;
   /** The last snapshot built for followers (memory only: the store is the durable copy). */
   private built: Snapshot | undefined;
+  /** When the core last took `built` to send it. */
+  private builtUsedAt = 0;
   private readonly storage: DurableStorage;
   private readonly state: StateMachine<unknown>;
   private readonly logger: NodeLogger;
   private readonly limits: SnapshotLimits;
   private readonly onWanted: () => void;
+  private readonly now: () => number;
 
   /** `onWanted`: a follower needs a snapshot; call buildWanted() between two Readys soon. */
-  constructor(storage: DurableStorage, state: StateMachine<unknown>, logger: NodeLogger, limits: SnapshotLimits, onWanted: () => void) {
-    this.storage = storage;
-    this.state = state;
-    this.logger = logger;
-    this.limits = limits;
-    this.onWanted = onWanted;
+  constructor(options: {
+    storage: DurableStorage; state: StateMachine<unknown>; logger: NodeLogger; limits: SnapshotLimits;
+    onWanted: () => void; now: () => number;
+  }) {
+    this.storage = options.storage;
+    this.state = options.state;
+    this.logger = options.logger;
+    this.limits = options.limits;
+    this.onWanted = options.onWanted;
+    this.now = options.now;
   }
 
   /**
@@ -95,13 +107,23 @@ export class Snapshotter {
 
   private sendableSnapshot(): Snapshot | undefined {
     const built = this.built;
-    if (built !== undefined && built.metadata.index >= this.storage.firstIndex() - 1) return built;
+    if (built !== undefined && built.metadata.index >= this.storage.firstIndex() - 1) {
+      this.builtUsedAt = this.now();
+      return built;
+    }
     this.built = undefined; // the log no longer continues it: a follower installing it would be stuck
     if (!this.wanted) {
       this.wanted = true;
       this.onWanted();
     }
     return undefined;
+  }
+
+  /** Lets go of the snapshot built for followers once none asked for it for a while (call it on ticks). */
+  releaseIdle(): void {
+    if (this.built === undefined || this.now() - this.builtUsedAt < BUILT_IDLE_RELEASE_MS) return;
+    this.logger.info({ index: this.built.metadata.index, bytes: this.built.data.byteLength }, 'released the snapshot built for followers (unused for a minute)');
+    this.built = undefined;
   }
 
   /** A follower needs a snapshot that buildWanted() has not built yet. */
@@ -120,6 +142,7 @@ export class Snapshotter {
     const snapshot = await this.capture();
     this.wanted = false;
     this.built = { metadata: { index: snapshot.index, term: snapshot.term, confState }, data: snapshot.data };
+    this.builtUsedAt = this.now();
     this.logger.info({ index: snapshot.index, bytes: snapshot.data.byteLength, ms: Math.round(performance.now() - startedAt) }, 'snapshot built from the state store for a follower');
   }
 
