@@ -406,6 +406,7 @@ export class PeerLink {
     this.#handshakeTimer = undefined;
     this.#phase = 'open';
     this.#peerVersion = this.#transcript!.version;
+    this.#failPartsTheVersionCannotRead();
     this.#failures = 0;
     this.#lastError = undefined;
     this.#unreachableReported = false;
@@ -415,6 +416,13 @@ export class PeerLink {
     options.logger.info({ peerId: this.peerId, address: this.#address, recovered }, 'connected to peer');
     this.#setState('connected');
     this.#scheduleFlush();
+  }
+
+  /** Snapshots queued in parts before we knew that this peer reads only whole ones: sent again whole. */
+  #failPartsTheVersionCannotRead(): void {
+    if (this.#peerVersion >= SNAPSHOT_PARTS_VERSION) return;
+    const unreadable = this.#queue.remove((item) => item.parts !== undefined);
+    for (const _item of unreadable) this.#context.emitSnapshotStatus(this.peerId, 'failed');
   }
 
   #onResponse(frame: Extract<Frame, { kind: 'response' | 'error-response' }>, bytes: number): void {
