@@ -47,7 +47,8 @@ const RESTORED_WITHIN_MS = 3000;
  */
 const FRACTIONAL_SPAN_MIN_MS = 12_000;
 
-const SNAPSHOT_ARGS = ['--snapshot-every-entries', '100', '--entries-kept-after-snapshot', '20'];
+/** Frequent snapshots; and small parts, so that a snapshot crosses the faults as many frames. */
+const SNAPSHOT_ARGS = ['--snapshot-every-entries', '100', '--entries-kept-after-snapshot', '20', '--snapshot-part-bytes', '8KiB'];
 
 function majority(nodes: number): number {
   return Math.floor(nodes / 2) + 1;

@@ -86,6 +86,7 @@ export const SETTINGS: readonly SettingDefinition[] = [
   flag('transferLeadershipOnStop', RAFT, 'a leader that stops hands leadership to another voter first', d.transferLeadershipOnStop),
   bytes('walSegmentMaxBytes', RAFT, 'size of one WAL segment file', d.walSegmentMaxBytes),
   bytes('lmdbMapSizeBytes', RAFT, 'largest size of the state store (lmdb map)', d.lmdbMapSizeBytes),
+  bytes('snapshotPartBytes', RAFT, 'a snapshot larger than this goes to a follower in parts of this size (4 KiB to 64 MiB - 1 KiB)', d.snapshotPartBytes),
   // ---- key-value store ----
   bytes('maxKeyBytes', KV, 'largest key (equal on every member)', d.maxKeyBytes),
   bytes('maxValueBytes', KV, 'largest value (equal on every member)', d.maxValueBytes),
@@ -153,7 +154,7 @@ export const NODE_OPTION_SOURCES = {
   httpKeepAliveTimeoutMs: ['httpKeepAliveTimeoutMs'], watchHeartbeatMs: ['watchHeartbeatMs'], readyTimeoutMs: ['readyTimeoutMs'],
   leaseCheckIntervalMs: ['leaseCheckIntervalMs'], leaseCheckpointIntervalMs: ['leaseCheckpointIntervalMs'],
   compactionRetainRevisions: ['compactionRetainRevisions'], compactionIntervalMs: ['compactionIntervalMs'], joinTimeoutMs: ['joinTimeoutMs'],
-  transferLeadershipOnStop: ['transferLeadershipOnStop'], walSegmentMaxBytes: ['walSegmentMaxBytes'], lmdbMapSizeBytes: ['lmdbMapSizeBytes'],
+  transferLeadershipOnStop: ['transferLeadershipOnStop'], walSegmentMaxBytes: ['walSegmentMaxBytes'], lmdbMapSizeBytes: ['lmdbMapSizeBytes'], snapshotPartBytes: ['snapshotPartBytes'],
   processMetrics: ['processMetrics'],
   kafkaListen: ['listenHost', 'kafkaPort'], kafkaAdvertise: ['kafkaAdvertisedAddr', 'advertiseHost', 'kafkaPort'],
   kafkaAutoCreateTopics: ['kafkaAutoCreateTopics'], kafkaDefaultPartitions: ['kafkaDefaultPartitions'],

@@ -267,7 +267,7 @@ export class CairnNode implements ApiHost {
     const { host, port } = listenParts(this.options.peerListen);
     const transport = new TcpTransport({
       nodeId, clusterId, clusterSecret: this.options.clusterSecret, listenHost: host, listenPort: port,
-      logger: childLogger(this.logger, { component: 'transport' }),
+      snapshotPartBytes: this.options.snapshotPartBytes, logger: childLogger(this.logger, { component: 'transport' }),
     });
     this.#transport = transport;
     await transport.start();

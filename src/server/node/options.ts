@@ -116,6 +116,8 @@ export interface CairnNodeOptions {
   readonly transferLeadershipOnStop?: boolean;
   readonly walSegmentMaxBytes?: number;
   readonly lmdbMapSizeBytes?: number;
+  /** A snapshot larger than this goes to a follower in parts of this size (a peer frame is at most 64 MiB). */
+  readonly snapshotPartBytes?: number;
   /** Process metrics (CPU, memory, event loop) on /metrics. */
   readonly processMetrics?: boolean;
   /** pino (or anything with its four methods). Default: silent. */
@@ -169,6 +171,7 @@ export const CAIRN_NODE_DEFAULTS = {
   transferLeadershipOnStop: true,
   walSegmentMaxBytes: 64 * 1024 * 1024,
   lmdbMapSizeBytes: 64 * 1024 ** 3,
+  snapshotPartBytes: 4 * 1024 * 1024,
   processMetrics: true,
 } as const;
 
@@ -226,7 +229,7 @@ export function resolveNodeOptions(options: CairnNodeOptions): ResolvedNodeOptio
     ['httpKeepAliveTimeoutMs', 100, 3_600_000], ['watchHeartbeatMs', 100, 600_000], ['readyTimeoutMs', 1, 600_000],
     ['leaseCheckIntervalMs', 10, 600_000], ['leaseCheckpointIntervalMs', 100, 3_600_000], ['compactionRetainRevisions', 0, MAX_ID],
     ['compactionIntervalMs', 100, 86_400_000], ['joinTimeoutMs', 1, 86_400_000], ['walSegmentMaxBytes', 1024 * 1024, 1024 ** 4],
-    ['lmdbMapSizeBytes', 1024 * 1024, 2 ** 50], ['kafkaDefaultPartitions', 1, 10_000],
+    ['lmdbMapSizeBytes', 1024 * 1024, 2 ** 50], ['kafkaDefaultPartitions', 1, 10_000], ['snapshotPartBytes', 4096, 64 * 1024 * 1024 - 1024],
   ];
   for (const [name, min, max] of bounds) checkInteger(raw, name, min, max);
   if (options.heartbeatIntervalTicks !== undefined && options.electionTimeoutTicks !== undefined && options.heartbeatIntervalTicks >= options.electionTimeoutTicks) {
