@@ -164,6 +164,7 @@ test('with a durable state store the log is compacted behind it without copying 
 
     network.heal();
     await waitFor(() => lagging.node.counters.snapshotsRestored >= 1, 'the lagging follower to restore a snapshot');
+    assert.ok(leader.node.counters.snapshotsSent >= 1, 'the leader counted the snapshot it sent');
     await lagging.node.readBarrier();
     for (let key = 0; key < 40; key++) assert.equal(read(lagging.state.kv, `s${key}`), read(leader.state.kv, `s${key}`), `s${key} on the follower`);
     assert.ok(!isStateBacked(leader.node.inspectCore().raft.log.snapshot()!), 'the core never sees a state-backed snapshot once running');

@@ -79,13 +79,21 @@ export interface NodeCounters {
   readsServed: number;
   snapshotsTaken: number;
   snapshotsRestored: number;
+  /** Snapshots this node (as leader) sent to a follower completely... */
+  snapshotsSent: number;
+  /** ...and those that failed on the way (dropped, or the connection broke); Raft sends them again. */
+  snapshotsFailed: number;
 }
 
 type Listener<T> = (value: T) => void;
 
 export class RaftNode {
   readonly id: number;
-  readonly counters: NodeCounters = { proposalsCommitted: 0, proposalsFailed: 0, leaderChanges: 0, readsServed: 0, snapshotsTaken: 0, snapshotsRestored: 0 };
+  readonly counters: NodeCounters = {
+    proposalsCommitted: 0, proposalsFailed: 0, leaderChanges: 0, readsServed: 0, snapshotsTaken: 0, snapshotsRestored: 0, snapshotsSent: 0, snapshotsFailed: 0,
+  };
+  /** Followers whose last snapshot failed: the next failure is not logged again until one arrives. */
+  private readonly snapshotFailing = new Set<number>();
   private raw!: RawNode;
   private readonly options: Required<Omit<RaftNodeOptions, 'seedPeers' | 'peerAddressOverrides' | 'raftBugs' | 'runtimeBugs'>> & RaftNodeOptions;
   private readonly clock: Clock;
@@ -153,7 +161,7 @@ export class RaftNode {
     this.snapshotter.lastSnapshotIndex = storage.snapshot()?.metadata.index ?? 0;
     transport.onMessage((message) => this.step(message));
     transport.onUnreachable((peer) => this.withCore(() => this.raw.reportUnreachable(peer)));
-    transport.onSnapshotStatus((peer, status) => this.withCore(() => this.raw.reportSnapshot(peer, status === 'delivered')));
+    transport.onSnapshotStatus((peer, status) => this.onSnapshotStatus(peer, status));
     transport.onRequest((payload, from) => this.forwarder.serve(payload, from));
     this.options.members.subscribe(() => this.syncPeers());
     this.syncPeers();
@@ -211,6 +219,20 @@ export class RaftNode {
       });
       if (!this.stopped) this.scheduleTick();
     }, this.options.tickMs);
+  }
+
+  private onSnapshotStatus(peer: number, status: 'delivered' | 'failed'): void {
+    if (status === 'delivered') {
+      this.counters.snapshotsSent++;
+      this.snapshotFailing.delete(peer);
+      this.logger.info({ peer }, `a snapshot reached node ${peer}`);
+    } else {
+      this.counters.snapshotsFailed++;
+      const first = !this.snapshotFailing.has(peer);
+      this.snapshotFailing.add(peer);
+      this.logger[first ? 'warn' : 'debug']({ peer }, `a snapshot to node ${peer} failed on the way; it is sent again (see the transport's log for why)`);
+    }
+    this.withCore(() => this.raw.reportSnapshot(peer, status === 'delivered'));
   }
 
   private step(message: Message): void {

@@ -51,6 +51,9 @@ describe('a snapshot larger than a peer frame', { timeout: 240_000 }, () => {
       const metrics = await client.metrics(cluster.node(victim).client);
       const restored = Number(/^cairn_raft_snapshots_restored_total (\d+)/m.exec(metrics)?.[1] ?? 0);
       assert.ok(restored >= 1, `node ${victim} restored ${restored} snapshots (expected one, not a log replay)`);
+      const leaderMetrics = await client.metrics(cluster.node(await cluster.waitForLeader()).client);
+      const sent = Number(/^cairn_raft_snapshots_sent_total (\d+)/m.exec(leaderMetrics)?.[1] ?? 0);
+      assert.ok(sent >= 1, `the leader counts ${sent} snapshots sent`);
       assert.deepEqual((await client.status()).config.voters, [1, 2, 3]);
     } finally {
       client.close();

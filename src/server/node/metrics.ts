@@ -152,6 +152,8 @@ export class NodeMetrics {
     counter(registry, 'cairn_raft_commands_applied_total', 'Commands applied to the state machine (from any proposer)', () => counters()?.proposalsCommitted);
     counter(registry, 'cairn_raft_linearizable_reads_total', 'Read barriers confirmed', () => counters()?.readsServed);
     counter(registry, 'cairn_raft_snapshots_restored_total', 'Snapshots received from the leader and restored', () => counters()?.snapshotsRestored);
+    counter(registry, 'cairn_raft_snapshots_sent_total', 'Snapshots this node sent to followers completely', () => counters()?.snapshotsSent);
+    counter(registry, 'cairn_raft_snapshots_failed_total', 'Snapshots to followers that failed on the way (sent again)', () => counters()?.snapshotsFailed);
     gauge(registry, 'cairn_raft_pending_proposals', 'Proposals waiting to commit', () => source.raft()?.pendingRequests().proposals);
     gauge(registry, 'cairn_raft_pending_reads', 'Linearizable reads waiting', () => source.raft()?.pendingRequests().reads);
   }
