@@ -154,7 +154,11 @@ export class RaftNode {
     this.raw = new RawNode({
       id: this.id, storage: coreStorage, random: this.options.random, appliedIndex: state.appliedIndex(),
       electionTimeoutTicks: this.options.electionTimeoutTicks, heartbeatIntervalTicks: this.options.heartbeatIntervalTicks,
-      logger: { info: (message) => this.logger.info({ node: this.id }, message), warn: (message) => this.logger.warn({ node: this.id }, message) },
+      logger: {
+        info: (message) => this.logger.info({ node: this.id }, message),
+        warn: (message) => this.logger.warn({ node: this.id }, message),
+        debug: (message) => this.logger.debug({ node: this.id }, message),
+      },
       ...(this.options.raftBugs === undefined ? {} : { injectedBugs: this.options.raftBugs }),
     });
     coreStorage.sendable = true;

@@ -13,6 +13,8 @@ export const INJECTED_RAFT_BUGS: readonly InjectedRaftBug[] = ['vote-not-persist
 export interface RaftLogger {
   info(message: string): void;
   warn(message: string): void;
+  /** Lines repeated while something retries (a snapshot resent every heartbeat): left out unless given. */
+  debug?(message: string): void;
 }
 
 export interface RaftConfig {

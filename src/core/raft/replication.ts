@@ -32,7 +32,8 @@ function sendSnapshot(raft: Raft, to: NodeId, progress: Progress): boolean {
   if (!progress.recentActive) return false;
   const snapshot = raft.log.snapshot();
   if (snapshot === undefined) return false; // temporarily unavailable; retried on the next heartbeat
-  raft.config.logger?.info(`node ${raft.id} sends snapshot at ${snapshot.metadata.index} to ${to} (next ${progress.next}, first index ${raft.log.firstIndex()})`);
+  // Resent on every heartbeat while it fails: the runtime logs deliveries and failures instead.
+  raft.config.logger?.debug?.(`node ${raft.id} sends snapshot at ${snapshot.metadata.index} to ${to} (next ${progress.next}, first index ${raft.log.firstIndex()})`);
   raft.send({ type: 'snapshot', to, snapshot });
   progress.becomeSnapshot(snapshot.metadata.index);
   return true;
