@@ -68,6 +68,16 @@ for (const codec of ['None', 'GZIP', 'ZSTD'] as const) {
   });
 }
 
+test('decoded keys and values are copies, or views into the batch when asked', async () => {
+  const [batch] = readRecordBatches(await kafkajsBatch('None'));
+  const copies = decodeRecords(batch!);
+  const views = decodeRecords(batch!, {}, { views: true });
+  assert.deepEqual(views, copies);
+  assert.notEqual(copies[0]!.value!.buffer, batch!.bytes.buffer);
+  assert.equal(views[0]!.value!.buffer, batch!.bytes.buffer);
+  assert.equal(views[1]!.headers[0]!.value!.buffer, batch!.bytes.buffer);
+});
+
 test('rewriting baseOffset and partitionLeaderEpoch changes only those bytes and keeps the CRC valid', async () => {
   const original = await kafkajsBatch('ZSTD');
   const bytes = original.slice();

@@ -199,8 +199,10 @@ export interface KafkaRecord {
 /**
  * Decodes the records of a validated batch: uncompressed, gzip or zstd (the codecs Node has; the
  * broker itself never needs this). Decompressed size is bounded by `limits.bytesMax`.
+ * Keys and values are copies, unless `views`: then they point into the batch's bytes (cheaper,
+ * but a kept value keeps the whole answer it came in alive).
  */
-export function decodeRecords(batch: RecordBatchView, limits: Partial<KafkaDecodeLimits> = {}): KafkaRecord[] {
+export function decodeRecords(batch: RecordBatchView, limits: Partial<KafkaDecodeLimits> = {}, options: { views?: boolean } = {}): KafkaRecord[] {
   const { header, position } = batch;
   let body = batch.bytes.subarray(RECORD_BATCH_HEADER_BYTES);
   if (header.compression === 'gzip' || header.compression === 'zstd') body = decompress(header.compression, body, limits, position);
@@ -211,7 +213,8 @@ export function decodeRecords(batch: RecordBatchView, limits: Partial<KafkaDecod
     throw error('record_batch_records_count', position, `${header.recordsCount} records cannot fit in ${body.length} bytes`);
   }
   const records: KafkaRecord[] = [];
-  for (let index = 0; index < header.recordsCount; index++) records.push(decodeRecord(reader, index));
+  const copy = options.views !== true;
+  for (let index = 0; index < header.recordsCount; index++) records.push(decodeRecord(reader, index, copy));
   if (reader.remaining !== 0) throw error('record_invalid', position, `${reader.remaining} bytes after the last record`);
   return records;
 }
@@ -225,7 +228,7 @@ function decompress(compression: 'gzip' | 'zstd', body: Uint8Array, limits: Part
   }
 }
 
-function decodeRecord(reader: KafkaReader, index: number): KafkaRecord {
+function decodeRecord(reader: KafkaReader, index: number, copy: boolean): KafkaRecord {
   const field = `[${index}]`;
   const length = reader.readVarint(field);
   if (length < RECORD_BYTES_MIN - 1 || length > reader.remaining) {
@@ -236,28 +239,29 @@ function decodeRecord(reader: KafkaReader, index: number): KafkaRecord {
   const attributes = reader.readInt8(`${field}.attributes`);
   const timestampDelta = reader.readVarlong(`${field}.timestampDelta`);
   const offsetDelta = reader.readVarint(`${field}.offsetDelta`);
-  const key = readVarintBytes(reader, `${field}.key`);
-  const value = readVarintBytes(reader, `${field}.value`);
+  const key = readVarintBytes(reader, `${field}.key`, copy);
+  const value = readVarintBytes(reader, `${field}.value`, copy);
   const headerCount = reader.readVarint(`${field}.headers`);
   if (headerCount < 0 || headerCount * 2 > end - reader.offset) {
     throw reader.error('record_invalid', `${field}.headers`, `header count ${headerCount} does not fit the record`);
   }
   const headers: RecordHeader[] = [];
   for (let header = 0; header < headerCount; header++) {
-    const headerKey = readVarintBytes(reader, `${field}.headers[${header}].key`);
+    const headerKey = readVarintBytes(reader, `${field}.headers[${header}].key`, copy);
     if (headerKey === null) throw reader.error('record_invalid', `${field}.headers[${header}].key`, 'header key is null');
-    headers.push({ key: new TextDecoder().decode(headerKey), value: readVarintBytes(reader, `${field}.headers[${header}].value`) });
+    headers.push({ key: new TextDecoder().decode(headerKey), value: readVarintBytes(reader, `${field}.headers[${header}].value`, copy) });
   }
   if (reader.offset !== end) throw reader.error('record_invalid', field, `record length ${length}, but its fields take ${reader.offset - start} bytes`);
   return { attributes, timestampDelta, offsetDelta, key, value, headers };
 }
 
-/** Varint-length-prefixed bytes of a record (-1 = null). */
-function readVarintBytes(reader: KafkaReader, field: string): Uint8Array | null {
+/** Varint-length-prefixed bytes of a record (-1 = null), copied or as a view. */
+function readVarintBytes(reader: KafkaReader, field: string, copy: boolean): Uint8Array | null {
   const length = reader.readVarint(field);
   if (length === -1) return null;
   if (length < -1 || length > reader.remaining) throw reader.error('record_invalid', field, `length ${length} with ${reader.remaining} bytes remaining`);
-  return reader.readRawBytes(field, length).slice();
+  const bytes = reader.readRawBytes(field, length);
+  return copy ? bytes.slice() : bytes;
 }
 
 export interface RecordInput {
