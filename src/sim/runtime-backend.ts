@@ -179,6 +179,14 @@ export class RuntimeSimNode implements SimulatedNode {
   private readonly stateImage: DurableStateImage | undefined;
   private readonly context: RuntimeNodeContext;
   private digestCache: { index: number; digest: string } | undefined;
+  /** WAL segment salts: distinct for the node's whole run (restarts included) and reproducible. */
+  private saltsMade = 0;
+  private readonly newSegmentSalt = (): Uint8Array => {
+    const salt = new DataView(new ArrayBuffer(8));
+    salt.setUint32(0, this.id);
+    salt.setUint32(4, ++this.saltsMade);
+    return new Uint8Array(salt.buffer);
+  };
 
   constructor(id: number, context: RuntimeNodeContext) {
     this.id = id;
@@ -213,7 +221,7 @@ export class RuntimeSimNode implements SimulatedNode {
 
   private async boot(life: number): Promise<void> {
     const alive = () => life === this.incarnation;
-    const storage = await FileStorage.open({ fileSystem: fileSystemOfLife(this.disk, alive), directory: DATA_DIRECTORY, segmentMaxBytes: this.context.timings.segmentMaxBytes });
+    const storage = await FileStorage.open({ fileSystem: fileSystemOfLife(this.disk, alive), directory: DATA_DIRECTORY, segmentMaxBytes: this.context.timings.segmentMaxBytes, newSegmentSalt: this.newSegmentSalt });
     if (!alive()) return;
     const founding = this.context.foundingVoters;
     if (founding !== undefined && storage.lastIndex() === 0 && storage.initialState().hardState.term === 0) {
@@ -288,7 +296,7 @@ export class RuntimeSimNode implements SimulatedNode {
 
   /** Reads back what survived on disk, so checks while the node is down see its real log. */
   private async recoverDurableView(life: number): Promise<void> {
-    const storage = await FileStorage.open({ fileSystem: fileSystemOfLife(this.disk, () => life === this.incarnation && !this.running), directory: DATA_DIRECTORY, segmentMaxBytes: this.context.timings.segmentMaxBytes });
+    const storage = await FileStorage.open({ fileSystem: fileSystemOfLife(this.disk, () => life === this.incarnation && !this.running), directory: DATA_DIRECTORY, segmentMaxBytes: this.context.timings.segmentMaxBytes, newSegmentSalt: this.newSegmentSalt });
     if (life === this.incarnation && !this.running) this.durable = storage;
   }
 

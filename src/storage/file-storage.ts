@@ -41,6 +41,8 @@ export interface FileStorageOptions {
   readonly maxRecordBytes?: number;
   /** Snapshot files kept (newest first). Default 2. */
   readonly snapshotsKept?: number;
+  /** Salts for new WAL segments (8 bytes each). Default random; the simulator's are reproducible. */
+  readonly newSegmentSalt?: () => Uint8Array;
 }
 
 export const FILE_STORAGE_DEFAULTS = {
@@ -87,7 +89,7 @@ export class FileStorage implements DurableStorage {
     });
     const { wal, recovery } = await Wal.open({
       fileSystem, directory: joinPath(directory, 'wal'), maxRecordBytes,
-      segmentMaxBytes: options.segmentMaxBytes ?? FILE_STORAGE_DEFAULTS.segmentMaxBytes,
+      segmentMaxBytes: options.segmentMaxBytes ?? FILE_STORAGE_DEFAULTS.segmentMaxBytes, newSalt: options.newSegmentSalt,
     });
     try {
       return await FileStorage.recover(store, loaded, wal, recovery, maxRecordBytes);
@@ -191,6 +193,7 @@ export class FileStorage implements DurableStorage {
       walBytes: wal.bytes,
       walFileBytes: wal.fileBytes,
       walSegmentsPrepared: this.wal.counters.segmentsPrepared,
+      walSegmentsRecycled: this.wal.counters.segmentsRecycled,
       walSegments: wal.segments,
       snapshotFiles: snapshots.files,
       snapshotBytes: snapshots.bytes,

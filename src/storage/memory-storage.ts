@@ -75,6 +75,7 @@ export class MemoryStorage implements DurableStorage {
       walBytes: 0,
       walFileBytes: 0,
       walSegmentsPrepared: 0,
+      walSegmentsRecycled: 0,
       walSegments: 0,
       snapshotFiles: snapshotIndex > 0 ? 1 : 0,
       snapshotBytes: snapshotIndex > 0 ? this.log.snapshot().data.byteLength : 0,

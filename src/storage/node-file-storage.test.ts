@@ -10,6 +10,7 @@ import { FileStorage } from './file-storage.ts';
 import { NodeFileSystem } from './node-file-system.ts';
 import { isStorageError } from './types.ts';
 import { parseSegmentName, scanSegment } from './wal/segment.ts';
+import { encodeWrite } from './wal/records.ts';
 import { PREPARED_SEGMENT_NAME } from './wal/segment-pipeline.ts';
 
 async function withDirectory(body: (directory: string) => Promise<void>): Promise<void> {
@@ -63,21 +64,22 @@ test('real disk: a torn tail is wiped; a flipped bit before valid records is ref
     const path = join(walDirectory, name!);
     const fileSize = (await readFile(path)).length;
     assert.equal(fileSize, 4096, 'the segment is preallocated');
-    const end = scanSegment(new Uint8Array(await readFile(path)), parseSegmentName(name!)!.sequence, 1 << 26).validBytes;
-    // A partial record right after the last one.
+    const end = scanSegment(new Uint8Array(await readFile(path)), parseSegmentName(name!)!, 1 << 26).validBytes;
+    // A partial record of this segment right after the last one (its header verifies).
+    const torn = encodeWrite([{ type: 'hard-state', hardState: { term: 1, vote: 1, commit: 20 } }], parseSegmentName(name!)!, end);
     const handle = await openFile(path, 'r+');
-    await handle.write(new Uint8Array([200, 0, 0, 0, 7, 7]), 0, 6, end);
+    await handle.write(torn, 0, 20, end);
     await handle.close();
     storage = await open(directory);
-    assert.deepEqual(storage.recovery.tornTails, [{ file: path, offset: end, droppedBytes: 6 }]);
+    assert.deepEqual(storage.recovery.tornTails, [{ file: path, offset: end, droppedBytes: torn.length }]);
     assert.equal(storage.lastIndex(), 20);
     await storage.close();
     const wiped = await readFile(path);
     assert.equal(wiped.length, fileSize, 'the file keeps its size');
-    assert.deepEqual([...wiped.subarray(end, end + 6)], [0, 0, 0, 0, 0, 0], 'the torn tail was zeroed on disk');
+    assert.deepEqual([...wiped.subarray(end, end + torn.length)], new Array(torn.length).fill(0), 'the torn tail was zeroed on disk');
 
     const content = new Uint8Array(await readFile(path));
-    const records = scanSegment(content, parseSegmentName(name!)!.sequence, 1 << 26).records;
+    const records = scanSegment(content, parseSegmentName(name!)!, 1 << 26).records;
     const victim = records[3]!.offset; // the first entries record, with more records after it
     content[victim + 30]! ^= 0x01;
     await writeFile(path, content);

@@ -40,14 +40,17 @@ export interface DurableStorage extends LogStorage {
 export interface StorageStats {
   /** Bytes of records in WAL segments (0 for memory storage). */
   readonly walBytes: number;
-  /** Bytes WAL segment files take on disk: records plus the zeros preallocated after them. */
+  /** Bytes WAL segment files take on disk: records plus the preallocated space after them. */
   readonly walFileBytes: number;
   readonly walSegments: number;
   /**
-   * WAL segment files prepared ahead of use (filled with zeros and synced in the background: one
-   * fdatasync and one directory fsync each, not counted in fileSyncs and directorySyncs).
+   * WAL segment files prepared ahead of use, in the background (not counted in fileSyncs and
+   * directorySyncs): recycled segments (a rename and a directory fsync) or new files of zeros (also
+   * one fdatasync).
    */
   readonly walSegmentsPrepared: number;
+  /** Of walSegmentsPrepared, the recycled ones. */
+  readonly walSegmentsRecycled: number;
   /** Snapshot files kept and their total size. */
   readonly snapshotFiles: number;
   readonly snapshotBytes: number;

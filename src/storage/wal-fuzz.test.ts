@@ -92,7 +92,7 @@ function damage(fileSystem: SimulatedFileSystem, damages: readonly Damage[]): bo
     const index = item.last ? names.length - 1 : item.segment % names.length;
     const path = `${WAL}/${names[index]}`;
     const content = fileSystem.peek(path);
-    const recordsEnd = scanSegment(content, parseSegmentName(names[index]!)!.sequence, 1 << 26).validBytes;
+    const recordsEnd = scanSegment(content, parseSegmentName(names[index]!)!, 1 << 26).validBytes;
     const inZeros = item.inZeros && recordsEnd < content.length;
     const at = inZeros ? recordsEnd + Math.floor(item.position * (content.length - recordsEnd)) : Math.floor(item.position * content.length);
     harmless &&= inZeros && (item.kind === 'truncate' || index === names.length - 1);

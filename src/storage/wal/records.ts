@@ -1,24 +1,54 @@
-// WAL records. On disk every record is
+// WAL records. A segment's format is told by its file name (segment.ts): format 2 names carry the
+// segment's salt, 8 random bytes chosen when the segment was started; format 1 names do not.
+//
+// Format 2 (written since segments are recycled):
+//
+//   payloadLength u32 | headerCrc u32 | flags+type u8 | payloadCrc u32 | payload
+//
+// payloadCrc is the CRC-32C of the payload; headerCrc covers the segment's salt (8 bytes), its
+// sequence number (8), the record's byte offset in the segment (8), payloadLength, the type byte and
+// payloadCrc. A recycled segment file still holds the records of its previous life after the new
+// ones: they were written under another salt and sequence, so their header checksum fails before
+// any payload is read — which keeps recovery's scan after the last record linear in the file size —
+// and, the salt being random, no payload a client wrote can hold a record that verifies here.
+//
+// Format 1 (read, and still appended to when it is the last segment of an older data directory):
 //
 //   payloadLength u32 | crc u32 | flags+type u8 | payload
 //
-// The high bit of the type byte marks the first record of a write (one write call). The CRC-32C
-// covers, in this order, the segment's sequence number (8 bytes), the record's byte offset in the
-// segment (8 bytes), payloadLength, the type byte and the payload. Binding the position into the
-// checksum means a copy of a record found anywhere else (in a payload holding WAL bytes, in a
-// stale block) does not verify, which keeps the torn-tail / corruption distinction honest.
+// whose CRC-32C covers sequence, offset, payloadLength, the type byte and the payload. Format 1
+// segments were always zero-filled files, never recycled.
 //
-// Segments are preallocated with zeros, so zeros are what follows the last record. Zeros never
-// read as a record: type 0 is no record type and a payload length of 0 is refused (every record
-// type has a payload).
+// In both, the high bit of the type byte marks the first record of a write (one write call), and
+// binding the position into the checksum means a copy of a record found anywhere else (in a payload
+// holding WAL bytes, in a stale block) does not verify, which keeps the torn-tail / corruption
+// distinction honest. Zeros never read as a record: type 0 is no record type and a payload length of
+// 0 is refused (every record type has a payload).
 import { crc32c } from '../../util/crc32c.ts';
 import type { Entry, EntryType, HardState } from '../../core/index.ts';
 import { assert } from '../../core/index.ts';
 import { BinaryReader, BinaryWriter, DecodeError } from '../binary.ts';
 
-export const RECORD_HEADER_BYTES = 9;
 export const WAL_MAGIC = 0x4c415743; // 'CWAL'
-export const WAL_VERSION = 1;
+
+/** Which segment a record belongs to: what its checksum binds, besides its offset. */
+export interface SegmentIdentity {
+  readonly sequence: number;
+  /** Format 2: the segment's 8 random bytes. Undefined for a format 1 segment. */
+  readonly salt?: Uint8Array | undefined;
+}
+
+export const SALT_BYTES = 8;
+
+/** The format version a segment's header record states: 2 when it has a salt. */
+export function formatVersion(segment: SegmentIdentity): 1 | 2 {
+  return segment.salt === undefined ? 1 : 2;
+}
+
+/** Bytes before a record's payload in the segment's format. */
+export function recordHeaderBytes(segment: SegmentIdentity): number {
+  return segment.salt === undefined ? 9 : 13;
+}
 
 /** Record type codes: stable on disk, never reuse one. */
 export const RECORD_TYPE = {
@@ -30,8 +60,8 @@ export const RECORD_TYPE = {
 } as const;
 
 export type WalRecord =
-  /** First record of every segment. */
-  | { readonly type: 'header'; readonly sequence: number; readonly firstIndex: number; readonly previousSegmentBytes: number }
+  /** First record of every segment. `version` is set when read (written: the segment's format). */
+  | { readonly type: 'header'; readonly sequence: number; readonly firstIndex: number; readonly previousSegmentBytes: number; readonly version?: number }
   /** Consecutive entries from entries[0].index; they replace any existing suffix from that index. */
   | { readonly type: 'entries'; readonly entries: readonly Entry[] }
   | { readonly type: 'hard-state'; readonly hardState: HardState }
@@ -74,10 +104,10 @@ export function payloadBytes(record: WalRecord): number {
   }
 }
 
-function writePayload(writer: BinaryWriter, record: WalRecord): void {
+function writePayload(writer: BinaryWriter, record: WalRecord, version: 1 | 2): void {
   switch (record.type) {
     case 'header':
-      writer.uint32(WAL_MAGIC).uint32(WAL_VERSION).uint53(record.sequence).uint53(record.firstIndex).uint53(record.previousSegmentBytes);
+      writer.uint32(WAL_MAGIC).uint32(version).uint53(record.sequence).uint53(record.firstIndex).uint53(record.previousSegmentBytes);
       return;
     case 'entries':
       writer.uint53(record.entries[0]!.index).uint32(record.entries.length);
@@ -93,28 +123,38 @@ function writePayload(writer: BinaryWriter, record: WalRecord): void {
   }
 }
 
-/** Bytes the records take framed (headers included). */
-export function framedBytes(records: readonly WalRecord[]): number {
+/** Bytes the records take framed (headers included) in the segment's format. */
+export function framedBytes(records: readonly WalRecord[], segment: SegmentIdentity): number {
   let total = 0;
-  for (const record of records) total += RECORD_HEADER_BYTES + payloadBytes(record);
+  for (const record of records) total += recordHeaderBytes(segment) + payloadBytes(record);
   return total;
 }
 
 /**
- * Frames records into one buffer for one write whose first byte goes to `startOffset` of segment
- * `sequence`; the first record is marked as starting a write. Payloads are encoded in place, once.
+ * Frames records into one buffer for one write whose first byte goes to `startOffset` of
+ * `segment`, in its format; the first record is marked as starting a write. Payloads are encoded
+ * in place, once.
  */
-export function encodeWrite(records: readonly WalRecord[], sequence: number, startOffset: number): Uint8Array {
-  const writer = new BinaryWriter(framedBytes(records));
+export function encodeWrite(records: readonly WalRecord[], segment: SegmentIdentity, startOffset: number): Uint8Array {
+  const headerBytes = recordHeaderBytes(segment);
+  const version = formatVersion(segment);
+  const writer = new BinaryWriter(framedBytes(records, segment));
   records.forEach((record, position) => {
     const start = writer.length;
     const payloadLength = payloadBytes(record);
     const typeByte = TYPE_CODES[record.type] | (position === 0 ? STARTS_WRITE_FLAG : 0);
     writer.uint32(payloadLength).uint32(0).uint8(typeByte);
-    writePayload(writer, record);
-    assert(writer.length === start + RECORD_HEADER_BYTES + payloadLength, `the ${record.type} record's payload is not ${payloadLength} bytes`);
-    const payload = writer.finish().subarray(start + RECORD_HEADER_BYTES);
-    writer.patchUint32(start + 4, checksum(sequence, startOffset + start, typeByte, payload));
+    if (version === 2) writer.uint32(0);
+    writePayload(writer, record, version);
+    assert(writer.length === start + headerBytes + payloadLength, `the ${record.type} record's payload is not ${payloadLength} bytes`);
+    const payload = writer.finish().subarray(start + headerBytes);
+    if (version === 1) {
+      writer.patchUint32(start + 4, checksumV1(segment.sequence, startOffset + start, typeByte, payload));
+    } else {
+      const payloadCrc = crc32c(payload);
+      writer.patchUint32(start + 9, payloadCrc);
+      writer.patchUint32(start + 4, headerChecksum(segment, startOffset + start, payloadLength, typeByte, payloadCrc));
+    }
   });
   return writer.finish();
 }
@@ -128,8 +168,8 @@ export function decodePayload(type: number, payload: Uint8Array): WalRecord {
       const magic = reader.uint32();
       const version = reader.uint32();
       if (magic !== WAL_MAGIC) throw new DecodeError('not a Cairn WAL segment (bad magic number)');
-      if (version !== WAL_VERSION) throw new DecodeError(`WAL format version ${version} is not supported (expected ${WAL_VERSION})`);
-      record = { type: 'header', sequence: reader.uint53(), firstIndex: reader.uint53(), previousSegmentBytes: reader.uint53() };
+      if (version !== 1 && version !== 2) throw new DecodeError(`WAL format version ${version} is not supported (this build reads 1 and 2)`);
+      record = { type: 'header', sequence: reader.uint53(), firstIndex: reader.uint53(), previousSegmentBytes: reader.uint53(), version };
       break;
     }
     case RECORD_TYPE.entries:
@@ -168,16 +208,32 @@ function decodeEntries(reader: BinaryReader, payloadLength: number): Entry[] {
 /** Holds the checksummed prefix (sequence, offset, length, type): reused, the checksum runs once per record. */
 const CHECKSUM_PREFIX = new Uint8Array(21);
 const CHECKSUM_PREFIX_VIEW = new DataView(CHECKSUM_PREFIX.buffer);
+/** Format 2's header checksum input: salt, sequence, offset, length, type, payload checksum. */
+const HEADER_FIELDS = new Uint8Array(SALT_BYTES + 25);
+const HEADER_FIELDS_VIEW = new DataView(HEADER_FIELDS.buffer);
 const TWO_POW_32 = 0x1_0000_0000;
 
-function checksum(sequence: number, offset: number, typeByte: number, payload: Uint8Array): number {
-  CHECKSUM_PREFIX_VIEW.setUint32(0, sequence % TWO_POW_32, true);
-  CHECKSUM_PREFIX_VIEW.setUint32(4, Math.floor(sequence / TWO_POW_32), true);
-  CHECKSUM_PREFIX_VIEW.setUint32(8, offset % TWO_POW_32, true);
-  CHECKSUM_PREFIX_VIEW.setUint32(12, Math.floor(offset / TWO_POW_32), true);
+function setUint64(view: DataView, at: number, value: number): void {
+  view.setUint32(at, value % TWO_POW_32, true);
+  view.setUint32(at + 4, Math.floor(value / TWO_POW_32), true);
+}
+
+function checksumV1(sequence: number, offset: number, typeByte: number, payload: Uint8Array): number {
+  setUint64(CHECKSUM_PREFIX_VIEW, 0, sequence);
+  setUint64(CHECKSUM_PREFIX_VIEW, 8, offset);
   CHECKSUM_PREFIX_VIEW.setUint32(16, payload.byteLength, true);
   CHECKSUM_PREFIX_VIEW.setUint8(20, typeByte);
   return crc32c(payload, crc32c(CHECKSUM_PREFIX));
+}
+
+function headerChecksum(segment: SegmentIdentity, offset: number, payloadLength: number, typeByte: number, payloadCrc: number): number {
+  HEADER_FIELDS.set(segment.salt!, 0);
+  setUint64(HEADER_FIELDS_VIEW, SALT_BYTES, segment.sequence);
+  setUint64(HEADER_FIELDS_VIEW, SALT_BYTES + 8, offset);
+  HEADER_FIELDS_VIEW.setUint32(SALT_BYTES + 16, payloadLength, true);
+  HEADER_FIELDS_VIEW.setUint8(SALT_BYTES + 20, typeByte);
+  HEADER_FIELDS_VIEW.setUint32(SALT_BYTES + 21, payloadCrc, true);
+  return crc32c(HEADER_FIELDS);
 }
 
 /** Marks the first record of a write in the type byte. */
@@ -185,7 +241,11 @@ const STARTS_WRITE_FLAG = 0x80;
 
 export type RecordRead =
   | { readonly ok: true; readonly type: number; readonly startsWrite: boolean; readonly payload: Uint8Array; readonly nextOffset: number }
-  | { readonly ok: false; readonly reason: string };
+  /**
+   * `claimedEnd` is set when the record's header verified (format 2) but its payload did not: a
+   * record of this segment, cut short or damaged, claiming to end there.
+   */
+  | { readonly ok: false; readonly reason: string; readonly claimedEnd?: number };
 
 const KNOWN_TYPES = new Set<number>(Object.values(RECORD_TYPE));
 
@@ -195,20 +255,31 @@ export function isKnownRecordType(typeByte: number): boolean {
 }
 
 /** Reads the framed record at `offset` of a segment's bytes and verifies it. Never throws. */
-export function readRecord(bytes: Uint8Array, sequence: number, offset: number, maxRecordBytes: number): RecordRead {
+export function readRecord(bytes: Uint8Array, segment: SegmentIdentity, offset: number, maxRecordBytes: number): RecordRead {
+  const headerBytes = recordHeaderBytes(segment);
   const remaining = bytes.byteLength - offset;
-  if (remaining < RECORD_HEADER_BYTES) return { ok: false, reason: `a partial record header (${remaining} bytes)` };
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, RECORD_HEADER_BYTES);
+  if (remaining < headerBytes) return { ok: false, reason: `a partial record header (${remaining} bytes)` };
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, headerBytes);
   const length = view.getUint32(0, true);
   const typeByte = view.getUint8(8);
   if (!isKnownRecordType(typeByte)) return { ok: false, reason: `an unknown record type ${typeByte}` };
   if (length === 0) return { ok: false, reason: 'a record length of 0' };
   if (length > maxRecordBytes) return { ok: false, reason: `a record length of ${length} bytes beyond the limit of ${maxRecordBytes}` };
-  if (length > remaining - RECORD_HEADER_BYTES) {
-    return { ok: false, reason: `a record of ${length} bytes cut short at ${remaining - RECORD_HEADER_BYTES}` };
+  let claimedEnd: number | undefined;
+  if (segment.salt !== undefined) {
+    if (headerChecksum(segment, offset, length, typeByte, view.getUint32(9, true)) !== view.getUint32(4, true)) {
+      return { ok: false, reason: 'a record header that does not verify' };
+    }
+    claimedEnd = offset + headerBytes + length;
   }
-  const payload = bytes.subarray(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + length);
-  if (checksum(sequence, offset, typeByte, payload) !== view.getUint32(4, true)) return { ok: false, reason: 'a checksum mismatch' };
+  if (length > remaining - headerBytes) {
+    return { ok: false, reason: `a record of ${length} bytes cut short at ${remaining - headerBytes}`, claimedEnd };
+  }
+  const payload = bytes.subarray(offset + headerBytes, offset + headerBytes + length);
+  const verified = segment.salt === undefined
+    ? checksumV1(segment.sequence, offset, typeByte, payload) === view.getUint32(4, true)
+    : crc32c(payload) === view.getUint32(9, true);
+  if (!verified) return { ok: false, reason: 'a checksum mismatch', claimedEnd };
   const startsWrite = (typeByte & STARTS_WRITE_FLAG) !== 0;
-  return { ok: true, type: typeByte & ~STARTS_WRITE_FLAG, startsWrite, payload, nextOffset: offset + RECORD_HEADER_BYTES + length };
+  return { ok: true, type: typeByte & ~STARTS_WRITE_FLAG, startsWrite, payload, nextOffset: offset + headerBytes + length };
 }

@@ -1,23 +1,33 @@
 // Segment files: names, and reading one segment's records while telling a torn tail (a write cut
 // short by a crash: only garbage or zeros follow) from corruption (valid records follow a bad one).
 import { DecodeError } from '../binary.ts';
-import type { WalRecord } from './records.ts';
-import { decodePayload, isKnownRecordType, readRecord, RECORD_HEADER_BYTES } from './records.ts';
+import type { SegmentIdentity, WalRecord } from './records.ts';
+import { decodePayload, isKnownRecordType, readRecord, recordHeaderBytes, SALT_BYTES } from './records.ts';
 
 export const SEGMENT_SUFFIX = '.wal';
 
-/** `<sequence, 16 hex>-<first index, 16 hex>.wal`: sorts by sequence, tells where entries start. */
-export function segmentName(sequence: number, firstIndex: number): string {
-  return `${hex16(sequence)}-${hex16(firstIndex)}${SEGMENT_SUFFIX}`;
+/**
+ * `<sequence, 16 hex>-<first index, 16 hex>-<salt, 16 hex>.wal` (format 2; format 1 names have no
+ * salt): sorts by sequence, tells where entries start, and holds what the records' checksums bind,
+ * so that the format is known before a byte of the file is trusted.
+ */
+export function segmentName(sequence: number, firstIndex: number, salt: Uint8Array): string {
+  return `${hex16(sequence)}-${hex16(firstIndex)}-${Buffer.from(salt).toString('hex')}${SEGMENT_SUFFIX}`;
 }
 
-export function parseSegmentName(name: string): { sequence: number; firstIndex: number } | undefined {
-  const match = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/.exec(name);
+export interface ParsedSegmentName extends SegmentIdentity {
+  readonly firstIndex: number;
+}
+
+export function parseSegmentName(name: string): ParsedSegmentName | undefined {
+  const match = /^([0-9a-f]{16})-([0-9a-f]{16})(?:-([0-9a-f]{16}))?\.wal$/.exec(name);
   if (match === null) return undefined;
   const sequence = Number.parseInt(match[1]!, 16);
   const firstIndex = Number.parseInt(match[2]!, 16);
   if (!Number.isSafeInteger(sequence) || !Number.isSafeInteger(firstIndex)) return undefined;
-  return { sequence, firstIndex };
+  const salt = match[3] === undefined ? undefined : new Uint8Array(Buffer.from(match[3], 'hex'));
+  if (salt !== undefined && salt.byteLength !== SALT_BYTES) return undefined;
+  return { sequence, firstIndex, salt };
 }
 
 function hex16(value: number): string {
@@ -38,9 +48,13 @@ export interface SegmentScan {
    * follow them (the normal end of a preallocated segment). Bytes in between are damage.
    */
   readonly contentEnd: number;
-  /** The first bad spot, if any, and whether a later write left a valid record after it. */
+  /**
+   * The first bad spot, if any; whether a later write left a valid record after it; and where the
+   * bytes that may be this segment's own end (`oursEnd`, from `offset`): what a torn write may have
+   * left that could verify, to be wiped before writing there again.
+   */
   readonly defect:
-    | { readonly offset: number; readonly reason: string; readonly laterWriteAt: number | undefined }
+    | { readonly offset: number; readonly reason: string; readonly laterWriteAt: number | undefined; readonly oursEnd: number }
     | undefined;
 }
 
@@ -49,24 +63,25 @@ export interface SegmentScan {
  * first record that does not verify. A record whose checksum verifies but whose payload does not
  * decode is reported as a defect that cannot be a torn write (laterWriteAt is its own offset).
  */
-export function scanSegment(bytes: Uint8Array, sequence: number, maxRecordBytes: number): SegmentScan {
+export function scanSegment(bytes: Uint8Array, segment: SegmentIdentity, maxRecordBytes: number): SegmentScan {
   const records: LocatedRecord[] = [];
   let offset = 0;
   while (offset < bytes.byteLength) {
-    const read = readRecord(bytes, sequence, offset, maxRecordBytes);
+    const read = readRecord(bytes, segment, offset, maxRecordBytes);
     if (!read.ok) {
       const contentEnd = endOfContent(bytes, offset);
       // Only zeros from here: the preallocated space after the last record, not damage.
       if (contentEnd === offset) return { records, validBytes: offset, contentEnd, defect: undefined };
-      const laterWriteAt = findLaterWrite(bytes, sequence, offset, maxRecordBytes, contentEnd);
-      return { records, validBytes: offset, contentEnd, defect: { offset, reason: read.reason, laterWriteAt } };
+      const after = inspectAfterDefect(bytes, segment, offset, maxRecordBytes, contentEnd);
+      return { records, validBytes: offset, contentEnd, defect: { offset, reason: read.reason, ...after } };
     }
     try {
       records.push({ record: decodePayload(read.type, read.payload), offset });
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
-      const defect = { offset, reason: `an undecodable record: ${error.message}`, laterWriteAt: offset };
-      return { records, validBytes: offset, contentEnd: Math.max(read.nextOffset, endOfContent(bytes, offset)), defect };
+      const contentEnd = Math.max(read.nextOffset, endOfContent(bytes, offset));
+      const defect = { offset, reason: `an undecodable record: ${error.message}`, laterWriteAt: offset, oursEnd: contentEnd };
+      return { records, validBytes: offset, contentEnd, defect };
     }
     offset = read.nextOffset;
   }
@@ -78,26 +93,36 @@ export function scanSegment(bytes: Uint8Array, sequence: number, maxRecordBytes:
  * into their checksum, so a hit is genuine: a later write was made after the damaged bytes, which
  * are therefore not a torn final write but corruption. Valid records that do not start a write
  * may follow a torn spot legitimately: the pages of one write can reach the disk out of order.
- * A record's type byte is never zero, so no record starts within 9 bytes of `contentEnd` or later.
+ * A record's type byte is never zero, so no record starts within a header's length of
+ * `contentEnd` or later.
+ *
+ * Also finds `oursEnd`, the end of what after the bad spot may be this segment's own records: in
+ * format 2, the furthest end claimed by a record whose header verifies (stale records of a
+ * recycled file's previous life do not); in format 1 (never recycled), all the content.
  */
-export function findLaterWrite(bytes: Uint8Array, sequence: number, badOffset: number, maxRecordBytes: number, contentEnd = bytes.byteLength): number | undefined {
-  const end = Math.min(bytes.byteLength, contentEnd) - RECORD_HEADER_BYTES;
+export function inspectAfterDefect(bytes: Uint8Array, segment: SegmentIdentity, badOffset: number, maxRecordBytes: number, contentEnd = bytes.byteLength): { laterWriteAt: number | undefined; oursEnd: number } {
+  const isFormat1 = segment.salt === undefined;
+  const atBadSpot = readRecord(bytes, segment, badOffset, maxRecordBytes);
+  let oursEnd = isFormat1 ? contentEnd : Math.max(badOffset, atBadSpot.ok ? atBadSpot.nextOffset : atBadSpot.claimedEnd ?? badOffset);
+  const end = Math.min(bytes.byteLength, contentEnd) - recordHeaderBytes(segment);
   let candidate = badOffset + 1;
   while (candidate <= end) {
     if (!isKnownRecordType(bytes[candidate + 8]!)) {
       candidate++;
       continue;
     }
-    const read = readRecord(bytes, sequence, candidate, maxRecordBytes);
+    const read = readRecord(bytes, segment, candidate, maxRecordBytes);
     if (!read.ok) {
+      if (read.claimedEnd !== undefined) oursEnd = Math.max(oursEnd, read.claimedEnd);
       candidate++;
     } else if (read.startsWrite) {
-      return candidate;
+      return { laterWriteAt: candidate, oursEnd: Math.max(oursEnd, read.nextOffset) };
     } else {
+      oursEnd = Math.max(oursEnd, read.nextOffset);
       candidate = read.nextOffset;
     }
   }
-  return undefined;
+  return { laterWriteAt: undefined, oursEnd: Math.min(oursEnd, bytes.byteLength) };
 }
 
 /** The position after the last non-zero byte at or after `from` (`from` when there is none). */

@@ -1,23 +1,25 @@
 // The write-ahead log: an ordered series of segment files. Writes go to the last segment, at the
 // end of its last record (pwrite): one write and at most one fdatasync per call (group commit).
 //
-// Segments are preallocated: a SegmentPipeline prepares the next file in the background (zeros to
-// the full segment size, synced), so a write never grows a file and its fdatasync commits no size
-// change. Zeros after the last record are therefore the normal end of a segment, not a torn tail.
+// Segments are preallocated: a SegmentPipeline prepares the next file in the background (a
+// recycled segment, or zeros to the full segment size, synced), so a write never grows a file and
+// its fdatasync commits no size change. What follows the last record is therefore zeros or a
+// recycled file's old records (which never verify under the new segment's salt), not a torn tail.
 // A full segment is synced and closed; the next one starts with a header (its sequence and where
 // the previous segment's records end, so a segment cut short is detected) and a prelude from the
 // caller (the log's base and the hard state), so older segments can later be deleted without
 // losing what the newer ones need. The header and prelude go out in the same write as the records
 // that caused the roll-over, then the prepared file is renamed into place and the directory synced.
+import { randomBytes } from 'node:crypto';
 import type { FileSystem, WritableHandle } from '../file-system.ts';
 import { joinPath } from '../file-system.ts';
 import type { HardState } from '../../core/index.ts';
 import { StorageError } from '../types.ts';
-import type { WalRecord } from './records.ts';
-import { encodeWrite, framedBytes } from './records.ts';
-import type { LocatedRecord } from './segment.ts';
+import type { SegmentIdentity, WalRecord } from './records.ts';
+import { encodeWrite, formatVersion, framedBytes, SALT_BYTES } from './records.ts';
+import type { LocatedRecord, SegmentScan } from './segment.ts';
 import { parseSegmentName, scanSegment, segmentName } from './segment.ts';
-import { PREPARED_SEGMENT_NAME, SegmentPipeline } from './segment-pipeline.ts';
+import { PREPARED_SEGMENT_NAME, SegmentPipeline, SPARE_SEGMENT_NAME } from './segment-pipeline.ts';
 
 export interface WalOptions {
   readonly fileSystem: FileSystem;
@@ -29,6 +31,8 @@ export interface WalOptions {
   readonly segmentMaxBytes: number;
   /** The largest record payload accepted when reading; larger lengths are treated as damage. */
   readonly maxRecordBytes: number;
+  /** A new segment's salt (SALT_BYTES bytes). Default: random; the simulator's are reproducible. */
+  readonly newSalt?: () => Uint8Array;
 }
 
 /**
@@ -59,7 +63,8 @@ export interface WalRecovery {
 
 interface Segment {
   readonly path: string;
-  readonly sequence: number;
+  /** Its sequence and salt, which its records' checksums bind. */
+  readonly identity: SegmentIdentity;
   /** Where its records end: the offset of the next write. */
   sizeBytes: number;
   /** The file's size, preallocated zeros included. */
@@ -68,6 +73,8 @@ interface Segment {
   maxEntryIndex: number;
   /** Size right after the header and prelude; a segment holding no more is never rolled over. */
   readonly preludeBytes: number;
+  /** While recovering: bad bytes after its records, accepted once the next segment's header agrees. */
+  damage?: NonNullable<SegmentScan['defect']>;
 }
 
 export interface WalCounters {
@@ -75,10 +82,13 @@ export interface WalCounters {
   directorySyncs: number;
   bytesWritten: number;
   /**
-   * Segment files prepared ahead of use, each at the cost of one fdatasync and one directory
-   * fsync, in the background (not counted in fileSyncs and directorySyncs).
+   * Segment files prepared ahead of use, in the background (their syncs are not counted in
+   * fileSyncs and directorySyncs): a recycled segment costs a rename and a directory fsync, a new
+   * one also the segment's size in zeros and one fdatasync.
    */
   segmentsPrepared: number;
+  /** Of segmentsPrepared, those that reused a segment compaction had made unneeded. */
+  segmentsRecycled: number;
 }
 
 /** Zeros are written in chunks of this size when damage is wiped. */
@@ -97,14 +107,17 @@ export class Wal {
   private handle: WritableHandle | undefined;
   /** Bytes written to the current segment and not yet synced. */
   private dirty = false;
-  readonly counters: WalCounters = { fileSyncs: 0, directorySyncs: 0, bytesWritten: 0, segmentsPrepared: 0 };
+  readonly counters: WalCounters = { fileSyncs: 0, directorySyncs: 0, bytesWritten: 0, segmentsPrepared: 0, segmentsRecycled: 0 };
 
   private constructor(options: WalOptions, segments: Segment[]) {
     this.options = options;
     this.segments = segments;
     this.pipeline = new SegmentPipeline({
       fileSystem: options.fileSystem, directory: options.directory, sizeBytes: Math.min(options.segmentMaxBytes, PREALLOCATED_MAX_BYTES),
-      onPrepared: () => this.counters.segmentsPrepared++,
+      onPrepared: (recycled) => {
+        this.counters.segmentsPrepared++;
+        if (recycled) this.counters.segmentsRecycled++;
+      },
     });
   }
 
@@ -119,24 +132,26 @@ export class Wal {
     const found = names
       .map((name) => ({ name, parsed: parseSegmentName(name) }))
       .filter((item) => item.parsed !== undefined)
-      .map((item) => ({ path: joinPath(directory, item.name), sequence: item.parsed!.sequence }))
-      .sort((left, right) => left.sequence - right.sequence);
+      .map((item) => ({ path: joinPath(directory, item.name), identity: { sequence: item.parsed!.sequence, salt: item.parsed!.salt } }))
+      .sort((left, right) => left.identity.sequence - right.identity.sequence);
     const recovery: WalRecovery = { records: [], tornTails: [], removedFiles: [], segmentsRead: found.length };
     const segments: Segment[] = [];
     const wal = new Wal(options, segments);
     try {
-      if (names.includes(PREPARED_SEGMENT_NAME)) {
-        // Only zeros, or the start of a roll-over whose rename never became durable: never acknowledged.
-        await fileSystem.unlink(joinPath(directory, PREPARED_SEGMENT_NAME));
-        recovery.removedFiles.push(joinPath(directory, PREPARED_SEGMENT_NAME));
+      for (const leftover of [PREPARED_SEGMENT_NAME, SPARE_SEGMENT_NAME].filter((name) => names.includes(name))) {
+        // A spare, zeros, or the start of a roll-over whose rename never became durable: never acknowledged.
+        await fileSystem.unlink(joinPath(directory, leftover));
+        recovery.removedFiles.push(joinPath(directory, leftover));
       }
       for (let position = 0; position < found.length; position++) {
-        const { path, sequence } = found[position]!;
-        if (position > 0 && sequence !== found[position - 1]!.sequence + 1) {
+        const { path, identity } = found[position]!;
+        const sequence = identity.sequence;
+        if (position > 0 && sequence !== found[position - 1]!.identity.sequence + 1) {
           throw corrupt(path, 0, `the segment before it (sequence ${sequence - 1}) is missing`);
         }
-        await wal.recoverSegment(path, sequence, position === found.length - 1, recovery);
+        await wal.recoverSegment(path, identity, position === found.length - 1, recovery);
       }
+      await wal.repairDamagedEnd(recovery);
       await wal.makeWhatWasReadDurable();
     } catch (error) {
       await wal.abandon();
@@ -146,16 +161,19 @@ export class Wal {
     return { wal, recovery };
   }
 
-  private async recoverSegment(path: string, sequence: number, isLast: boolean, recovery: WalRecovery): Promise<void> {
+  /**
+   * Reads one segment. Bad bytes after its records are a torn write or, in a recycled file, its
+   * old records; corruption only if a later write follows them. In the last segment they are
+   * repaired once all are read (repairDamagedEnd); in any other, the next segment's header must
+   * say that its records end right there (checkHeader).
+   */
+  private async recoverSegment(path: string, identity: SegmentIdentity, isLast: boolean, recovery: WalRecovery): Promise<void> {
     const { fileSystem, directory, maxRecordBytes } = this.options;
     const bytes = await fileSystem.readFile(path);
-    const scan = scanSegment(bytes, sequence, maxRecordBytes);
+    const scan = scanSegment(bytes, identity, maxRecordBytes);
     const defect = scan.defect;
-    if (defect !== undefined && (!isLast || defect.laterWriteAt !== undefined)) {
-      const after = defect.laterWriteAt === undefined
-        ? 'and it is not the last segment, so this is not a torn write'
-        : `and a valid record of a later write follows at byte ${defect.laterWriteAt}, so this is not a torn write`;
-      throw corrupt(path, defect.offset, `${defect.reason} ${after}`);
+    if (defect?.laterWriteAt !== undefined) {
+      throw corrupt(path, defect.offset, `${defect.reason} and a valid record of a later write follows at byte ${defect.laterWriteAt}, so this is not a torn write`);
     }
     let preludeLength = 0;
     while (preludeLength < PRELUDE_TYPES.length && scan.records[preludeLength]?.record.type === PRELUDE_TYPES[preludeLength]) preludeLength++;
@@ -173,20 +191,30 @@ export class Wal {
       recovery.removedFiles.push(path);
       return;
     }
-    this.checkHeader(path, sequence, scan.records[0]!.record);
-    if (defect !== undefined) {
-      // Zeroed rather than cut off: the file keeps its preallocated size, and no stale record of
-      // the torn write can line up with a later one. Made durable at the end of open().
-      await this.wipe(path, scan.validBytes, scan.contentEnd);
-      recovery.tornTails.push({ file: path, offset: defect.offset, droppedBytes: scan.contentEnd - scan.validBytes });
-    }
+    this.checkHeader(path, identity, scan.records[0]!.record);
     let maxEntryIndex = -1;
     for (const located of scan.records) {
       if (located.record.type === 'entries') maxEntryIndex = Math.max(maxEntryIndex, lastOf(located.record.entries).index);
       recovery.records.push({ ...located, file: path });
     }
     const preludeBytes = scan.records[PRELUDE_TYPES.length]?.offset ?? scan.validBytes;
-    this.segments.push({ path, sequence, sizeBytes: scan.validBytes, fileBytes: bytes.byteLength, maxEntryIndex, preludeBytes });
+    this.segments.push({ path, identity, sizeBytes: scan.validBytes, fileBytes: bytes.byteLength, maxEntryIndex, preludeBytes, damage: defect });
+  }
+
+  /**
+   * The last segment is written to again after its records: what a torn write left there that may
+   * verify is zeroed first (rather than cut off: the file keeps its preallocated size), so that no
+   * record of it can line up with a later one. A recycled file's old records are left as they
+   * are. Made durable at the end of open().
+   */
+  private async repairDamagedEnd(recovery: WalRecovery): Promise<void> {
+    for (const segment of this.segments) {
+      const damage = segment.damage;
+      segment.damage = undefined;
+      if (damage === undefined || segment !== this.segments[this.segments.length - 1] || damage.oursEnd <= segment.sizeBytes) continue;
+      await this.wipe(segment.path, segment.sizeBytes, damage.oursEnd);
+      recovery.tornTails.push({ file: segment.path, offset: damage.offset, droppedBytes: damage.oursEnd - segment.sizeBytes });
+    }
   }
 
   /** Overwrites bytes [from, to) of the last segment with zeros (not synced). */
@@ -212,9 +240,13 @@ export class Wal {
     await this.sync();
   }
 
-  private checkHeader(path: string, sequence: number, first: WalRecord): void {
+  private checkHeader(path: string, identity: SegmentIdentity, first: WalRecord): void {
     if (first.type !== 'header') return;
+    const sequence = identity.sequence;
     if (first.sequence !== sequence) throw corrupt(path, 0, `the header says sequence ${first.sequence}, the file name ${sequence}`);
+    if (first.version !== formatVersion(identity)) {
+      throw corrupt(path, 0, `the header says format version ${first.version}, the file name ${formatVersion(identity)}`);
+    }
     const previous = this.segments[this.segments.length - 1];
     if (previous !== undefined && previous.sizeBytes !== first.previousSegmentBytes) {
       throw corrupt(previous.path, Math.min(previous.sizeBytes, first.previousSegmentBytes),
@@ -231,10 +263,10 @@ export class Wal {
    */
   async append(records: readonly WalRecord[], sync: boolean, prelude: () => SegmentPrelude, options: { mayRollOver?: boolean } = {}): Promise<void> {
     const current = this.segments[this.segments.length - 1];
-    const full = current !== undefined && current.sizeBytes > current.preludeBytes && current.sizeBytes + framedBytes(records) > this.options.segmentMaxBytes;
+    const full = current !== undefined && current.sizeBytes > current.preludeBytes && current.sizeBytes + framedBytes(records, current.identity) > this.options.segmentMaxBytes;
     if (current === undefined || (full && options.mayRollOver !== false)) return this.rollOver(records, sync, prelude());
     const handle = await this.currentHandle();
-    const bytes = encodeWrite(records, current.sequence, current.sizeBytes);
+    const bytes = encodeWrite(records, current.identity, current.sizeBytes);
     this.dirty = true;
     await handle.writeAt(current.sizeBytes, bytes);
     current.sizeBytes += bytes.byteLength;
@@ -254,12 +286,14 @@ export class Wal {
 
   /**
    * Deletes the oldest segments whose entries are all at or below `compactIndex`, never the
-   * current one. The caller must have made durable what replaces them (snapshot, compact record).
+   * current one; one is kept for reuse as a later segment when the pipeline has none. The caller
+   * must have made durable what replaces them (snapshot, compact record).
    */
   async deleteSegmentsThrough(compactIndex: number): Promise<number> {
     let deleted = 0;
     while (this.segments.length > 1 && this.segments[0]!.maxEntryIndex <= compactIndex) {
-      await this.options.fileSystem.unlink(this.segments[0]!.path);
+      const oldest = this.segments[0]!;
+      if (!(await this.pipeline.recycle(oldest.path, oldest.fileBytes))) await this.options.fileSystem.unlink(oldest.path);
       this.segments.shift();
       deleted++;
     }
@@ -320,13 +354,14 @@ export class Wal {
     const previous = this.segments[this.segments.length - 1];
     // The previous segment's records must be durable before a header states where they end.
     await this.closeCurrent();
-    const sequence = previous === undefined ? 0 : previous.sequence + 1;
+    const sequence = previous === undefined ? 0 : previous.identity.sequence + 1;
+    const identity: SegmentIdentity = { sequence, salt: this.options.newSalt?.() ?? new Uint8Array(randomBytes(SALT_BYTES)) };
     const preludeRecords: WalRecord[] = [
       { type: 'header', sequence, firstIndex: prelude.firstIndex, previousSegmentBytes: previous?.sizeBytes ?? 0 },
       { type: 'compact', index: prelude.baseIndex, term: prelude.baseTerm },
       { type: 'hard-state', hardState: prelude.hardState },
     ];
-    const bytes = encodeWrite([...preludeRecords, ...records], sequence, 0);
+    const bytes = encodeWrite([...preludeRecords, ...records], identity, 0);
     const prepared = await this.pipeline.take();
     try {
       await prepared.handle.writeAt(0, bytes);
@@ -337,14 +372,14 @@ export class Wal {
     } finally {
       await prepared.handle.close();
     }
-    const path = joinPath(directory, segmentName(sequence, prelude.firstIndex));
+    const path = joinPath(directory, segmentName(sequence, prelude.firstIndex, identity.salt!));
     await fileSystem.rename(prepared.path, path);
     await fileSystem.syncDirectory(directory);
     this.counters.directorySyncs++;
     this.counters.bytesWritten += bytes.byteLength;
     const segment: Segment = {
-      path, sequence, sizeBytes: bytes.byteLength, fileBytes: Math.max(Math.min(this.options.segmentMaxBytes, PREALLOCATED_MAX_BYTES), bytes.byteLength),
-      maxEntryIndex: -1, preludeBytes: framedBytes(preludeRecords),
+      path, identity, sizeBytes: bytes.byteLength, fileBytes: Math.max(Math.min(this.options.segmentMaxBytes, PREALLOCATED_MAX_BYTES), bytes.byteLength),
+      maxEntryIndex: -1, preludeBytes: framedBytes(preludeRecords, identity),
     };
     noteEntries(segment, records);
     this.segments.push(segment);
