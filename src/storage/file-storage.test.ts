@@ -181,6 +181,24 @@ test('damage at the end of the records of a segment that is not the last one is 
   await reopened.close();
 });
 
+test('damage at the end of a segment followed by an interrupted roll-over is corruption, not a torn tail', async () => {
+  const fileSystem = new SimulatedFileSystem();
+  const storage = await open(fileSystem, { segmentMaxBytes: 600 });
+  await writeSaves(storage);
+  await storage.close();
+  const all = segments(fileSystem);
+  const [previous, last] = all.slice(-2);
+  const offsets = recordOffsets(fileSystem, previous!);
+  const lastRecord = offsets[offsets.length - 1]!;
+  flipByte(fileSystem, previous!, recordsEnd(fileSystem, previous!) - 1);
+  // Of the last segment only its header reached the disk, as when a crash cut the roll-over's write.
+  const content = fileSystem.peek(last!);
+  content.fill(0, recordOffsets(fileSystem, last!)[1]!);
+  fileSystem.overwrite(last!, content);
+  // That header says where the previous segment's records end: the damage is before that.
+  await assert.rejects(open(fileSystem, { segmentMaxBytes: 600 }), rejectsWith('wal-corrupt', previous, lastRecord));
+});
+
 test('a segment cut short at a record boundary, or missing, is corruption', async () => {
   const fileSystem = new SimulatedFileSystem();
   const storage = await open(fileSystem, { segmentMaxBytes: 600 });

@@ -9,7 +9,8 @@ import type { FileOperation } from './file-system.ts';
 import { FileStorage } from './file-storage.ts';
 import { SimulatedFileSystem } from './simulated-file-system.ts';
 import type { SegmentIdentity, WalRecord } from './wal/records.ts';
-import { encodeWrite, recordHeaderBytes } from './wal/records.ts';
+import { encodeWrite, readRecord, recordHeaderBytes } from './wal/records.ts';
+import { crc32c } from '../util/crc32c.ts';
 import { endOfContent, parseSegmentName, scanSegment, SEGMENT_SUFFIX } from './wal/segment.ts';
 import { PREPARED_SEGMENT_NAME, SPARE_SEGMENT_NAME } from './wal/segment-pipeline.ts';
 
@@ -105,6 +106,73 @@ test('records of another salt or sequence never verify, even at the same offset'
     assert.equal(scan.defect?.laterWriteAt, undefined);
     // Format 1 segments were never recycled: whatever follows a bad spot is taken for a torn write.
     assert.equal(scan.defect?.oursEnd, other.salt === undefined ? endOfContent(written, 0) : 0);
+  }
+});
+
+/**
+ * A salt B under which a plain CRC-32C over (salt, sequence B, any further fields) equals the one
+ * over (salt A, sequence A, the same fields). CRC is linear over GF(2), so B is found by solving 32
+ * equations in the 64 salt bits: what an unlucky recycle (2^-32) would meet by chance.
+ */
+function plainCrcCollision(saltA: Uint8Array, sequenceA: number, sequenceB: number, fieldBytes: number): Uint8Array {
+  const zeros = crc32c(new Uint8Array(fieldBytes));
+  const image = (saltDelta: Uint8Array, sequenceDelta: number): number => {
+    const message = new Uint8Array(fieldBytes);
+    message.set(saltDelta, 0);
+    new DataView(message.buffer).setUint32(8, sequenceDelta, true);
+    return (crc32c(message) ^ zeros) >>> 0;
+  };
+  const pivots = new Map<number, { image: number; bits: bigint }>();
+  for (let bit = 0; bit < 64; bit++) {
+    const unit = new Uint8Array(8);
+    unit[bit >> 3] = 1 << (bit & 7);
+    let reduced = { image: image(unit, 0), bits: 1n << BigInt(bit) };
+    while (reduced.image !== 0) {
+      const pivot = pivots.get(31 - Math.clz32(reduced.image));
+      if (pivot === undefined) {
+        pivots.set(31 - Math.clz32(reduced.image), reduced);
+        break;
+      }
+      reduced = { image: (reduced.image ^ pivot.image) >>> 0, bits: reduced.bits ^ pivot.bits };
+    }
+  }
+  let target = image(new Uint8Array(8), (sequenceA ^ sequenceB) >>> 0);
+  let bits = 0n;
+  while (target !== 0) {
+    const pivot = pivots.get(31 - Math.clz32(target))!;
+    target = (target ^ pivot.image) >>> 0;
+    bits ^= pivot.bits;
+  }
+  const saltB = new Uint8Array(saltA);
+  for (let bit = 0; bit < 64; bit++) if (((bits >> BigInt(bit)) & 1n) === 1n) saltB[bit >> 3]! ^= 1 << (bit & 7);
+  return saltB;
+}
+
+test('old records do not pass together even when a plain CRC of their headers would collide', () => {
+  const saltA = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+  const saltB = plainCrcCollision(saltA, 3, 17, 33);
+  const sample = (saltValue: Uint8Array, sequence: number) => {
+    const fields = new Uint8Array(33).fill(0x5a);
+    fields.set(saltValue, 0);
+    new DataView(fields.buffer).setUint32(8, sequence, true);
+    new DataView(fields.buffer).setUint32(12, 0, true);
+    return crc32c(fields);
+  };
+  assert.notDeepEqual(saltB, saltA);
+  assert.equal(sample(saltB, 17), sample(saltA, 3), 'the premise: the plain CRCs collide');
+  const records: WalRecord[] = [
+    { type: 'header', sequence: 3, firstIndex: 100, previousSegmentBytes: 5000 },
+    { type: 'compact', index: 99, term: 1 },
+    { type: 'hard-state', hardState: { term: 2, vote: 1, commit: 99 } },
+    { type: 'entries', entries: entriesFrom(100, 4, 2, 30) },
+  ];
+  const written = encodeWrite(records, { sequence: 3, salt: saltA }, 0);
+  let offset = 0;
+  for (const record of records) {
+    assert.equal(readRecord(written, { sequence: 17, salt: saltB }, offset, MAX_RECORD_BYTES).ok, false, `the ${record.type} record at ${offset}`);
+    const own = readRecord(written, { sequence: 3, salt: saltA }, offset, MAX_RECORD_BYTES);
+    assert.ok(own.ok);
+    offset = own.nextOffset;
   }
 });
 

@@ -3,14 +3,20 @@
 //
 // Format 2 (written since segments are recycled):
 //
-//   payloadLength u32 | headerCrc u32 | flags+type u8 | payloadCrc u32 | payload
+//   payloadLength u32 | headerCheck u32 | flags+type u8 | payloadCrc u32 | payload
 //
-// payloadCrc is the CRC-32C of the payload; headerCrc covers the segment's salt (8 bytes), its
-// sequence number (8), the record's byte offset in the segment (8), payloadLength, the type byte and
-// payloadCrc. A recycled segment file still holds the records of its previous life after the new
-// ones: they were written under another salt and sequence, so their header checksum fails before
-// any payload is read — which keeps recovery's scan after the last record linear in the file size —
-// and, the salt being random, no payload a client wrote can hold a record that verifies here.
+// Each segment has two 32-bit secrets derived from its salt and sequence by SHA-256: a mask key and
+// a payload seed. payloadCrc is the CRC-32C of the payload continued from the seed. headerCheck is
+// the CRC-32C of salt, sequence, the record's byte offset in the segment, payloadLength, the type
+// byte and payloadCrc, XORed with a non-linear mix of the mask key and the offset.
+//
+// A recycled segment file still holds the records of its previous life after the new ones. They
+// fail the header check before any payload is read, which keeps recovery's scan after the last
+// record linear in the file size. A CRC alone would not do: it is linear, so if one old record
+// happened to verify under the new segment's salt, every old record of the same shape would. The
+// mask makes each old record's chance (2^-32) independent of the others', and the seeded payload
+// checksum must also match. The salt being random, no payload a client wrote can hold a record
+// that verifies in a later segment.
 //
 // Format 1 (read, and still appended to when it is the last segment of an older data directory):
 //
@@ -24,6 +30,7 @@
 // holding WAL bytes, in a stale block) does not verify, which keeps the torn-tail / corruption
 // distinction honest. Zeros never read as a record: type 0 is no record type and a payload length of
 // 0 is refused (every record type has a payload).
+import { createHash } from 'node:crypto';
 import { crc32c } from '../../util/crc32c.ts';
 import type { Entry, EntryType, HardState } from '../../core/index.ts';
 import { assert } from '../../core/index.ts';
@@ -151,9 +158,9 @@ export function encodeWrite(records: readonly WalRecord[], segment: SegmentIdent
     if (version === 1) {
       writer.patchUint32(start + 4, checksumV1(segment.sequence, startOffset + start, typeByte, payload));
     } else {
-      const payloadCrc = crc32c(payload);
+      const payloadCrc = payloadChecksum(segment, payload);
       writer.patchUint32(start + 9, payloadCrc);
-      writer.patchUint32(start + 4, headerChecksum(segment, startOffset + start, payloadLength, typeByte, payloadCrc));
+      writer.patchUint32(start + 4, headerCheck(segment, startOffset + start, payloadLength, typeByte, payloadCrc));
     }
   });
   return writer.finish();
@@ -208,7 +215,7 @@ function decodeEntries(reader: BinaryReader, payloadLength: number): Entry[] {
 /** Holds the checksummed prefix (sequence, offset, length, type): reused, the checksum runs once per record. */
 const CHECKSUM_PREFIX = new Uint8Array(21);
 const CHECKSUM_PREFIX_VIEW = new DataView(CHECKSUM_PREFIX.buffer);
-/** Format 2's header checksum input: salt, sequence, offset, length, type, payload checksum. */
+/** Format 2's header check input: salt, sequence, offset, length, type, payload checksum. */
 const HEADER_FIELDS = new Uint8Array(SALT_BYTES + 25);
 const HEADER_FIELDS_VIEW = new DataView(HEADER_FIELDS.buffer);
 const TWO_POW_32 = 0x1_0000_0000;
@@ -226,14 +233,47 @@ function checksumV1(sequence: number, offset: number, typeByte: number, payload:
   return crc32c(payload, crc32c(CHECKSUM_PREFIX));
 }
 
-function headerChecksum(segment: SegmentIdentity, offset: number, payloadLength: number, typeByte: number, payloadCrc: number): number {
+interface SegmentSecrets {
+  readonly maskKey: number;
+  readonly payloadSeed: number;
+}
+
+/** Per identity object: a Wal keeps one per segment, so the hash runs once per segment. */
+const SECRETS = new WeakMap<SegmentIdentity, SegmentSecrets>();
+
+function secretsOf(segment: SegmentIdentity): SegmentSecrets {
+  let secrets = SECRETS.get(segment);
+  if (secrets === undefined) {
+    const sequence = new DataView(new ArrayBuffer(8));
+    setUint64(sequence, 0, segment.sequence);
+    const digest = createHash('sha256').update(segment.salt!).update(new Uint8Array(sequence.buffer)).digest();
+    secrets = { maskKey: digest.readUInt32LE(0), payloadSeed: digest.readUInt32LE(4) };
+    SECRETS.set(segment, secrets);
+  }
+  return secrets;
+}
+
+/** MurmurHash3's finalizer: a bijective, non-linear mix of 32 bits. */
+function fmix32(value: number): number {
+  let mixed = value >>> 0;
+  mixed = Math.imul(mixed ^ (mixed >>> 16), 0x85ebca6b);
+  mixed = Math.imul(mixed ^ (mixed >>> 13), 0xc2b2ae35);
+  return (mixed ^ (mixed >>> 16)) >>> 0;
+}
+
+function headerCheck(segment: SegmentIdentity, offset: number, payloadLength: number, typeByte: number, payloadCrc: number): number {
   HEADER_FIELDS.set(segment.salt!, 0);
   setUint64(HEADER_FIELDS_VIEW, SALT_BYTES, segment.sequence);
   setUint64(HEADER_FIELDS_VIEW, SALT_BYTES + 8, offset);
   HEADER_FIELDS_VIEW.setUint32(SALT_BYTES + 16, payloadLength, true);
   HEADER_FIELDS_VIEW.setUint8(SALT_BYTES + 20, typeByte);
   HEADER_FIELDS_VIEW.setUint32(SALT_BYTES + 21, payloadCrc, true);
-  return crc32c(HEADER_FIELDS);
+  const offsetHash = fmix32((offset % TWO_POW_32) ^ Math.imul(Math.floor(offset / TWO_POW_32), 0x9e3779b1));
+  return (crc32c(HEADER_FIELDS) ^ fmix32(secretsOf(segment).maskKey ^ offsetHash)) >>> 0;
+}
+
+function payloadChecksum(segment: SegmentIdentity, payload: Uint8Array): number {
+  return crc32c(payload, secretsOf(segment).payloadSeed);
 }
 
 /** Marks the first record of a write in the type byte. */
@@ -267,7 +307,7 @@ export function readRecord(bytes: Uint8Array, segment: SegmentIdentity, offset: 
   if (length > maxRecordBytes) return { ok: false, reason: `a record length of ${length} bytes beyond the limit of ${maxRecordBytes}` };
   let claimedEnd: number | undefined;
   if (segment.salt !== undefined) {
-    if (headerChecksum(segment, offset, length, typeByte, view.getUint32(9, true)) !== view.getUint32(4, true)) {
+    if (headerCheck(segment, offset, length, typeByte, view.getUint32(9, true)) !== view.getUint32(4, true)) {
       return { ok: false, reason: 'a record header that does not verify' };
     }
     claimedEnd = offset + headerBytes + length;
@@ -278,7 +318,7 @@ export function readRecord(bytes: Uint8Array, segment: SegmentIdentity, offset: 
   const payload = bytes.subarray(offset + headerBytes, offset + headerBytes + length);
   const verified = segment.salt === undefined
     ? checksumV1(segment.sequence, offset, typeByte, payload) === view.getUint32(4, true)
-    : crc32c(payload) === view.getUint32(9, true);
+    : payloadChecksum(segment, payload) === view.getUint32(9, true);
   if (!verified) return { ok: false, reason: 'a checksum mismatch', claimedEnd };
   const startsWrite = (typeByte & STARTS_WRITE_FLAG) !== 0;
   return { ok: true, type: typeByte & ~STARTS_WRITE_FLAG, startsWrite, payload, nextOffset: offset + headerBytes + length };

@@ -5,8 +5,8 @@
 //
 // The file is a recycled segment when one is at hand: a segment that compaction made unneeded,
 // already of full size, is kept (renamed to SPARE_SEGMENT_NAME) instead of deleted, and becomes the
-// next prepared file. Its old records stay in it until overwritten; the new segment's salt makes
-// them unreadable (see records.ts). Otherwise a new file is filled with zeros to its full size and
+// next prepared file. Its old records stay in it until overwritten; they fail the new segment's
+// header check (see records.ts). Otherwise a new file is filled with zeros to its full size and
 // synced: under a steady write load that was a third of the node's disk writes.
 //
 // Neither file is ever read as a segment (their names are not segment names). Their creation is
@@ -147,8 +147,12 @@ export class SegmentPipeline {
 
   private async prepareFromSpare(spare: string, path: string): Promise<PreparedSegment> {
     const { fileSystem, directory } = this.options;
-    this.spare = undefined;
-    await fileSystem.rename(spare, path);
+    try {
+      await fileSystem.rename(spare, path);
+    } finally {
+      // Only now: until the rename is done, recycle() must not put another file at the spare name.
+      this.spare = undefined;
+    }
     const handle = await fileSystem.openWritable(path);
     try {
       await fileSystem.syncDirectory(directory);

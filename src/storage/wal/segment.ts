@@ -45,7 +45,8 @@ export interface SegmentScan {
   readonly validBytes: number;
   /**
    * The end of the last non-zero byte after the valid records, or validBytes when only zeros
-   * follow them (the normal end of a preallocated segment). Bytes in between are damage.
+   * follow them (the normal end of a preallocated segment). Bytes in between are a torn write,
+   * damage, or a recycled file's old records (see `defect`).
    */
   readonly contentEnd: number;
   /**
@@ -93,8 +94,8 @@ export function scanSegment(bytes: Uint8Array, segment: SegmentIdentity, maxReco
  * into their checksum, so a hit is genuine: a later write was made after the damaged bytes, which
  * are therefore not a torn final write but corruption. Valid records that do not start a write
  * may follow a torn spot legitimately: the pages of one write can reach the disk out of order.
- * A record's type byte is never zero, so no record starts within a header's length of
- * `contentEnd` or later.
+ * Candidates end a header's length before `contentEnd`: a record's header and payload are never
+ * all zeros (its type byte is not zero, and neither is its length).
  *
  * Also finds `oursEnd`, the end of what after the bad spot may be this segment's own records: in
  * format 2, the furthest end claimed by a record whose header verifies (stale records of a

@@ -4,7 +4,7 @@
 // Segments are preallocated: a SegmentPipeline prepares the next file in the background (a
 // recycled segment, or zeros to the full segment size, synced), so a write never grows a file and
 // its fdatasync commits no size change. What follows the last record is therefore zeros or a
-// recycled file's old records (which never verify under the new segment's salt), not a torn tail.
+// recycled file's old records (which fail the new segment's header check), not a torn tail.
 // A full segment is synced and closed; the next one starts with a header (its sequence and where
 // the previous segment's records end, so a segment cut short is detected) and a prelude from the
 // caller (the log's base and the hard state), so older segments can later be deleted without
@@ -122,8 +122,9 @@ export class Wal {
   }
 
   /**
-   * Reads and verifies every segment, wipes a torn tail of the last one, deletes a prepared file
-   * left behind, returns the records, and starts preparing the next segment in the background.
+   * Reads and verifies every segment, wipes a torn tail of the last one, deletes a prepared or
+   * spare file left behind, returns the records, and starts preparing the next segment in the
+   * background.
    */
   static async open(options: WalOptions): Promise<{ wal: Wal; recovery: WalRecovery }> {
     const { fileSystem, directory } = options;
@@ -185,6 +186,8 @@ export class Wal {
       }
       // Only part of the header and prelude, which go out in the first write to a segment: a
       // roll-over interrupted by a crash before that write was synced (so never acknowledged).
+      // A header that made it still says where the previous segment's records end: they must.
+      if (preludeLength > 0) this.checkHeader(path, identity, scan.records[0]!.record);
       await fileSystem.unlink(path);
       await fileSystem.syncDirectory(directory);
       this.counters.directorySyncs++;
