@@ -68,3 +68,29 @@ test('a snapshot built for followers is kept while asked for and let go after a 
   assert.equal(core.snapshot(), undefined, 'released after a minute unused, so it is built again when wanted');
   assert.equal(wanted, 2);
 });
+
+/** Where a state-backed snapshot at 10 compacts a log of entries 1..10 of `entryBytes` each, on a leader whose followers are as given. */
+async function compactedTo(followers: Record<string, { match: number; state?: string; pendingSnapshot?: number; recentActive?: boolean }>, entryBytes = 1): Promise<number> {
+  const storage = new MemoryStorage();
+  await storage.save({ entries: Array.from({ length: 10 }, (_, i) => ({ term: 2, index: i + 1, type: 'normal' as const, data: new Uint8Array(entryBytes) })) }, true);
+  const progress: Record<string, unknown> = { 1: { match: 10, state: 'replicate', pendingSnapshot: 0, recentActive: true } };
+  for (const [id, follower] of Object.entries(followers)) progress[id] = { state: 'replicate', pendingSnapshot: 0, recentActive: true, ...follower };
+  const raw = { status: () => ({ id: 1, config: CONF_STATE, progress }) } as unknown as RawNode;
+  const snapshotter = new Snapshotter({
+    storage, state: persistentState(), logger: SILENT_NODE_LOGGER,
+    limits: { everyEntries: 5, everyBytes: 1 << 30, keptEntries: 0, keptBytes: 256 },
+    onWanted: () => {}, now: () => 0,
+  });
+  await (await snapshotter.maybeStart(raw))!.written;
+  return storage.firstIndex() - 1;
+}
+
+test('a leader does not compact away what a live follower needs next, within a bound', async () => {
+  assert.equal(await compactedTo({ 2: { match: 10 }, 3: { match: 10 } }), 10, 'everyone has everything: compacted to the snapshot');
+  assert.equal(await compactedTo({ 2: { match: 4 }, 3: { match: 10 } }), 4, 'a follower at 4 still gets entries 5.. from the log');
+  assert.equal(await compactedTo({ 2: { match: 4, recentActive: false }, 3: { match: 10 } }), 10, 'a follower not heard from is not waited for');
+  assert.equal(await compactedTo({ 2: { match: 0, state: 'snapshot', pendingSnapshot: 7 }, 3: { match: 10 } }), 7, 'a follower installing a snapshot at 7 continues from the log after it');
+  // 6 entries of 200 bytes are more than 4 x 256 bytes: not held.
+  assert.equal(await compactedTo({ 2: { match: 4 }, 3: { match: 10 } }, 200), 10, 'holding too much: compacted as usual');
+  assert.equal(await compactedTo({ 2: { match: 6 }, 3: { match: 10 } }, 200), 6, '4 entries of 200 bytes are held');
+});

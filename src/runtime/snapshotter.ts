@@ -47,6 +47,14 @@ export interface SnapshotLimits {
   readonly keptBytes: number;
 }
 
+/**
+ * On a leader, compaction also keeps the entries a live follower still needs (one catching up,
+ * or installing a snapshot), up to this many times keptBytes: a follower whose snapshot takes
+ * longer to install than the write load takes to move the log past the kept tail would otherwise
+ * be sent snapshot after snapshot and never catch up.
+ */
+const CATCH_UP_HOLD_KEPT_BYTES_FACTOR = 4;
+
 export class Snapshotter {
   lastSnapshotIndex = 0;
   private bytesSinceSnapshot = 0;
@@ -174,7 +182,7 @@ export class Snapshotter {
       const snapshot = this.state.persistent
         ? { index: applied, term: this.state.appliedTerm(), data: STATE_BACKED_DATA }
         : await this.capture();
-      const compactIndex = this.compactionPoint(snapshot.index);
+      const compactIndex = Math.min(this.compactionPoint(snapshot.index), this.catchUpFloor(raw, snapshot.index));
       this.lastSnapshotIndex = snapshot.index;
       this.bytesSinceSnapshot = 0;
       const written = this.write({ metadata: { index: snapshot.index, term: snapshot.term, confState }, data: snapshot.data }, compactIndex)
@@ -213,6 +221,25 @@ export class Snapshotter {
     const firstIndex = this.storage.firstIndex();
     if (stateBacked) this.logger.info({ index, firstIndex }, 'log compacted behind the state store (state-backed snapshot)');
     else this.logger.info({ index, bytes: snapshot.data.byteLength, firstIndex }, 'snapshot taken, log compacted');
+  }
+
+  /**
+   * The highest index compaction may drop without taking from a live follower what it needs next:
+   * its match index, or the index of the snapshot on its way to it. No lower than needed to keep
+   * the held entries within CATCH_UP_HOLD_KEPT_BYTES_FACTOR × keptBytes (more is not held at all).
+   * Only a leader knows its followers' progress; elsewhere this is `snapshotIndex`.
+   */
+  private catchUpFloor(raw: RawNode, snapshotIndex: number): number {
+    const status = raw.status();
+    let floor = snapshotIndex;
+    for (const [id, progress] of Object.entries(status.progress ?? {})) {
+      if (Number(id) === status.id || !progress.recentActive) continue;
+      floor = Math.min(floor, progress.state === 'snapshot' ? progress.pendingSnapshot : progress.match);
+    }
+    floor = Math.max(floor, this.storage.firstIndex() - 1);
+    if (floor >= snapshotIndex) return snapshotIndex;
+    const held = this.storage.entries(floor + 1, snapshotIndex + 1, this.limits.keptBytes * CATCH_UP_HOLD_KEPT_BYTES_FACTOR);
+    return held.length === snapshotIndex - floor ? floor : snapshotIndex;
   }
 
   /** The highest index to drop so that what stays after it fits both kept-tail limits. */
