@@ -1,6 +1,8 @@
 // Crash test (issue 3, part 1): under write load, SIGKILL a random node at random moments several
 // times, restart it each time, and check at the end that every acknowledged write is on every
-// node and that each killed node rejoined. One seed decides the victims and the moments:
+// node and that each killed node rejoined. WAL segments are small (1 MiB) and values 1 KiB, so
+// segments roll over, are compacted and are reused while nodes are killed: the test checks that
+// some were reused. One seed decides the victims and the moments:
 // CAIRN_CRASH_SEED=<n> replays a run's schedule (the load's timing still varies).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +17,7 @@ const WRITERS = 4;
 // The load runs until the last node has been restarted; these only bound a run that goes wrong.
 const WRITES_MAX = 30_000;
 const LOAD_TIME_MAX_MS = 90_000;
+const VALUE_BYTES = 2048;
 
 interface Load {
   readonly acknowledged: Map<string, string>;
@@ -26,7 +29,7 @@ async function writer(client: CairnClient, id: number, load: Load): Promise<void
   const startedAt = performance.now();
   for (let index = 0; !load.stop && load.attempted.size < WRITES_MAX && performance.now() - startedAt < LOAD_TIME_MAX_MS; index++) {
     const key = `crash/${id}/${String(index).padStart(5, '0')}`;
-    const value = `${id}:${index}:${SEED}`;
+    const value = `${id}:${index}:${SEED}:`.padEnd(VALUE_BYTES, 'v');
     load.attempted.set(key, value);
     if (await write(client, key, value)) load.acknowledged.set(key, value);
   }
@@ -34,11 +37,24 @@ async function writer(client: CairnClient, id: number, load: Load): Promise<void
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The node's cairn_wal_segments_recycled_total (0 when it cannot be read). */
+async function recycledSegments(cluster: LocalCluster, id: number): Promise<number> {
+  const node = cluster.nodes().find((candidate) => candidate.id === id)!;
+  try {
+    const text = await (await fetch(`http://${node.client}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    return Number(/^cairn_wal_segments_recycled_total (\d+)$/m.exec(text)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 describe(`crash test: SIGKILL random nodes under write load (seed ${SEED})`, { timeout: 240_000 }, () => {
   let cluster: LocalCluster;
 
   before(async () => {
-    cluster = await startLocalCluster({ nodes: 3, serveArgs: [...FAST_SERVE_FLAGS, '--snapshot-every-entries', '300', '--entries-kept-after-snapshot', '50'] });
+    cluster = await startLocalCluster({
+      nodes: 3, serveArgs: [...FAST_SERVE_FLAGS, '--snapshot-every-entries', '300', '--entries-kept-after-snapshot', '50', '--wal-segment-max-bytes', String(1024 * 1024)],
+    });
   });
 
   after(async () => {
@@ -51,11 +67,14 @@ describe(`crash test: SIGKILL random nodes under write load (seed ${SEED})`, { t
     const clients = Array.from({ length: WRITERS }, () => cluster.client({ timeoutMs: 4000 }));
     const writers = clients.map((client, id) => writer(client, id, load));
     const kills: string[] = [];
+    // Counters restart with each process: read the victim's before it dies, everyone's at the end.
+    let segmentsRecycled = 0;
     try {
       for (let round = 0; round < KILLS; round++) {
         await sleep(200 + random.nextInt(1000));
         const victim = 1 + random.nextInt(cluster.nodes().length);
         const wasLeader = (await cluster.status()).find((node) => node.id === victim)?.role === 'leader';
+        segmentsRecycled += await recycledSegments(cluster, victim);
         await cluster.killNode(victim, 'SIGKILL');
         const ackedAtKill = load.acknowledged.size;
         await sleep(random.nextInt(600));
@@ -68,7 +87,9 @@ describe(`crash test: SIGKILL random nodes under write load (seed ${SEED})`, { t
       await Promise.all(writers);
       for (const client of clients) client.close();
     }
-    process.stdout.write(`# seed ${SEED}: killed ${kills.join(', ')}; ${load.acknowledged.size} of ${load.attempted.size} writes acknowledged\n`);
+    for (const node of cluster.nodes()) segmentsRecycled += await recycledSegments(cluster, node.id);
+    process.stdout.write(`# seed ${SEED}: killed ${kills.join(', ')}; ${load.acknowledged.size} of ${load.attempted.size} writes acknowledged; ${segmentsRecycled} WAL segments reused\n`);
+    assert.ok(segmentsRecycled > 0, 'no WAL segment was reused: the test did not exercise recycling');
     assert.ok(load.acknowledged.size >= 100, `too few writes were acknowledged (${load.acknowledged.size}) for the test to mean anything`);
 
     await cluster.waitForReady(undefined, 30_000);

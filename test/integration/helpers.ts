@@ -117,11 +117,18 @@ export async function startLocalCluster(options: Omit<LocalClusterOptions, 'dire
 
 /** Stops the cluster's processes and removes its directory. */
 export async function destroyLocalCluster(cluster: LocalCluster): Promise<void> {
+  // CAIRN_KEEP_TEST_CLUSTERS=1 stops the nodes but keeps their directory (logs, data) to look into.
+  const keep = process.env['CAIRN_KEEP_TEST_CLUSTERS'] === '1';
   try {
-    await cluster.destroy();
+    await (keep ? cluster.down({ timeoutMs: 5000 }) : cluster.destroy());
   } finally {
     clusters.delete(cluster);
-    removeDirectory(join(cluster.directory, '..'));
+    if (keep) {
+      directories.delete(join(cluster.directory, '..'));
+      process.stdout.write(`# kept ${cluster.directory}\n`);
+    } else {
+      removeDirectory(join(cluster.directory, '..'));
+    }
   }
 }
 

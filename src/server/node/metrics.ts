@@ -210,6 +210,8 @@ export class NodeMetrics {
     gauge(this.registry, 'cairn_kv_compact_revision', 'KV revision below which history is compacted', () => source.kv()?.compactRevision());
     gauge(this.registry, 'cairn_kv_watchers', 'Watches served by this node', () => source.watchers());
     gauge(this.registry, 'cairn_wal_bytes', 'Bytes held by WAL segments', () => source.storage()?.stats().walBytes);
+    counter(this.registry, 'cairn_wal_segments_prepared_total', 'WAL segment files prepared ahead of use (recycled or written full of zeros)', () => source.storage()?.stats().walSegmentsPrepared);
+    counter(this.registry, 'cairn_wal_segments_recycled_total', 'Of the prepared WAL segment files, those that reused a segment compaction had made unneeded', () => source.storage()?.stats().walSegmentsRecycled);
     gauge(this.registry, 'cairn_snapshot_bytes', 'Bytes held by snapshot files', () => source.storage()?.stats().snapshotBytes);
   }
 
