@@ -47,8 +47,12 @@ const RESTORED_WITHIN_MS = 3000;
  */
 const FRACTIONAL_SPAN_MIN_MS = 12_000;
 
-/** Frequent snapshots; and small parts, so that a snapshot crosses the faults as many frames. */
-const SNAPSHOT_ARGS = ['--snapshot-every-entries', '100', '--entries-kept-after-snapshot', '20', '--snapshot-part-bytes', '8KiB'];
+/**
+ * Frequent snapshots; a small kept tail, so that the leader's hold for a follower behind it (4 x
+ * the tail's bytes) runs out within a cycle and a held-off follower needs a snapshot; and small
+ * parts, so that a snapshot crosses the faults as many frames.
+ */
+const SNAPSHOT_ARGS = ['--snapshot-every-entries', '100', '--entries-kept-after-snapshot', '20', '--bytes-kept-after-snapshot', '4KiB', '--snapshot-part-bytes', '8KiB'];
 
 function majority(nodes: number): number {
   return Math.floor(nodes / 2) + 1;

@@ -35,6 +35,9 @@ function createMember(network: MemoryNetwork, id: number, seeds: Map<number, str
   const node = new RaftNode({
     id, storage, transport, state: state.state, members: state.members, tickMs: 5, electionTimeoutTicks: 10,
     seedPeers: seeds, requestTimeoutMs: 3000, snapshotEveryEntries: 200, entriesKeptAfterSnapshot: 20,
+    // The leader holds entries for a follower behind it up to 4 x this: an isolated one here
+    // falls behind that within a few hundred puts, and gets a snapshot.
+    bytesKeptAfterSnapshot: 1024,
   });
   return { id, node, state, storage };
 }

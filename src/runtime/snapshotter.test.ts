@@ -69,12 +69,24 @@ test('a snapshot built for followers is kept while asked for and let go after a 
   assert.equal(wanted, 2);
 });
 
-/** Where a state-backed snapshot at 10 compacts a log of entries 1..10 of `entryBytes` each, on a leader whose followers are as given. */
-async function compactedTo(followers: Record<string, { match: number; state?: string; pendingSnapshot?: number; recentActive?: boolean }>, entryBytes = 1): Promise<number> {
+type Follower = { match: number; state?: string; next?: number; pendingSnapshot?: number; recentActive?: boolean };
+
+/**
+ * Where a state-backed snapshot at 10 compacts a log of entries 1..10 of `entryBytes` each (already
+ * compacted to `compactedBefore`), on a node whose followers are as given (none: not a leader).
+ */
+async function compactedTo(followers: Record<string, Follower> | undefined, entryBytes = 1, compactedBefore = 0): Promise<number> {
   const storage = new MemoryStorage();
   await storage.save({ entries: Array.from({ length: 10 }, (_, i) => ({ term: 2, index: i + 1, type: 'normal' as const, data: new Uint8Array(entryBytes) })) }, true);
-  const progress: Record<string, unknown> = { 1: { match: 10, state: 'replicate', pendingSnapshot: 0, recentActive: true } };
-  for (const [id, follower] of Object.entries(followers)) progress[id] = { state: 'replicate', pendingSnapshot: 0, recentActive: true, ...follower };
+  if (compactedBefore > 0) {
+    await storage.saveSnapshot({ metadata: { index: compactedBefore, term: 2, confState: CONF_STATE }, data: new Uint8Array(1) });
+    await storage.compact(compactedBefore);
+  }
+  let progress: Record<string, unknown> | undefined;
+  if (followers !== undefined) {
+    progress = { 1: { match: 10, next: 11, state: 'replicate', pendingSnapshot: 0, recentActive: true } };
+    for (const [id, follower] of Object.entries(followers)) progress[id] = { state: 'replicate', next: follower.match + 1, pendingSnapshot: 0, recentActive: true, ...follower };
+  }
   const raw = { status: () => ({ id: 1, config: CONF_STATE, progress }) } as unknown as RawNode;
   const snapshotter = new Snapshotter({
     storage, state: persistentState(), logger: SILENT_NODE_LOGGER,
@@ -85,12 +97,16 @@ async function compactedTo(followers: Record<string, { match: number; state?: st
   return storage.firstIndex() - 1;
 }
 
-test('a leader does not compact away what a live follower needs next, within a bound', async () => {
+test('a leader does not compact away what a follower needs next, within a bound', async () => {
+  assert.equal(await compactedTo(undefined), 10, 'not a leader: compacted to the snapshot');
   assert.equal(await compactedTo({ 2: { match: 10 }, 3: { match: 10 } }), 10, 'everyone has everything: compacted to the snapshot');
   assert.equal(await compactedTo({ 2: { match: 4 }, 3: { match: 10 } }), 4, 'a follower at 4 still gets entries 5.. from the log');
-  assert.equal(await compactedTo({ 2: { match: 4, recentActive: false }, 3: { match: 10 } }), 10, 'a follower not heard from is not waited for');
-  assert.equal(await compactedTo({ 2: { match: 0, state: 'snapshot', pendingSnapshot: 7 }, 3: { match: 10 } }), 7, 'a follower installing a snapshot at 7 continues from the log after it');
+  assert.equal(await compactedTo({ 2: { match: 4, recentActive: false }, 3: { match: 10 } }), 4, 'one busy installing a snapshot does not answer: held all the same');
+  assert.equal(await compactedTo({ 2: { match: 0, state: 'snapshot', pendingSnapshot: 7 }, 3: { match: 10 } }), 7, 'a follower sent a snapshot at 7 continues from the log after it');
+  assert.equal(await compactedTo({ 2: { match: 0, state: 'probe', next: 8 }, 3: { match: 10 } }), 7, 'once the snapshot at 7 is handed over (probe, match not yet moved): the same');
+  assert.equal(await compactedTo({ 2: { match: 1 }, 3: { match: 10 } }, 1, 3), 3, 'behind the compacted log: nothing more to keep for it');
   // 6 entries of 200 bytes are more than 4 x 256 bytes: not held.
   assert.equal(await compactedTo({ 2: { match: 4 }, 3: { match: 10 } }, 200), 10, 'holding too much: compacted as usual');
   assert.equal(await compactedTo({ 2: { match: 6 }, 3: { match: 10 } }, 200), 6, '4 entries of 200 bytes are held');
+  assert.equal(await compactedTo({ 2: { match: 1 }, 3: { match: 6 } }, 200), 6, 'one too far behind does not cost the hold of another');
 });

@@ -14,7 +14,7 @@
 // (coreStorage() hides state-backed ones) and asks again later, while the node builds one from
 // the store between two Readys (buildWanted()) and keeps it in memory for as long as the log
 // still continues it.
-import type { LogStorage, RawNode, Snapshot } from '../core/index.ts';
+import type { LogStorage, ProgressStatus, RawNode, Snapshot } from '../core/index.ts';
 import type { StateMachine, StateSnapshot } from '../state/types.ts';
 import type { DurableStorage } from '../storage/index.ts';
 import type { NodeLogger } from './logger.ts';
@@ -27,6 +27,17 @@ const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 const BUILT_IDLE_RELEASE_MS = 60_000;
 /** About 10-20 ms of reading on this machine between two turns of the event loop. */
 const BYTES_PER_TURN = 4 * 1024 * 1024;
+
+/**
+ * The last index a follower has, as far as its leader knows: the snapshot on its way to it; right
+ * after that snapshot was handed to the transport (probe, `match` not yet moved) or while probing,
+ * the entry before the next one to send; otherwise what it acknowledged.
+ */
+function lastNeeded(progress: ProgressStatus): number {
+  if (progress.state === 'snapshot') return progress.pendingSnapshot;
+  if (progress.state === 'probe') return progress.next - 1;
+  return progress.match;
+}
 
 /** The data of a state-backed snapshot: not a state, a statement that the store holds it. */
 const STATE_BACKED_DATA = new TextEncoder().encode('cairn: the state is in the state machine\'s store (state-backed snapshot v1)');
@@ -48,10 +59,12 @@ export interface SnapshotLimits {
 }
 
 /**
- * On a leader, compaction also keeps the entries a live follower still needs (one catching up,
- * or installing a snapshot), up to this many times keptBytes: a follower whose snapshot takes
- * longer to install than the write load takes to move the log past the kept tail would otherwise
- * be sent snapshot after snapshot and never catch up.
+ * On a leader, compaction also keeps the entries a follower still needs (one catching up, or
+ * installing a snapshot), up to this many times keptBytes: a follower whose snapshot takes longer
+ * to install than the write load takes to move the log past the kept tail would otherwise be sent
+ * snapshot after snapshot and never catch up. The bound, not liveness, decides: a follower busy
+ * installing a snapshot does not answer (the core's recentActive drops within an election
+ * timeout), and one that is down costs at most the bound.
  */
 const CATCH_UP_HOLD_KEPT_BYTES_FACTOR = 4;
 
@@ -224,22 +237,23 @@ export class Snapshotter {
   }
 
   /**
-   * The highest index compaction may drop without taking from a live follower what it needs next:
-   * its match index, or the index of the snapshot on its way to it. No lower than needed to keep
-   * the held entries within CATCH_UP_HOLD_KEPT_BYTES_FACTOR × keptBytes (more is not held at all).
-   * Only a leader knows its followers' progress; elsewhere this is `snapshotIndex`.
+   * The highest index compaction may drop without taking from a follower what it needs next, for
+   * the furthest-behind follower whose needs fit in CATCH_UP_HOLD_KEPT_BYTES_FACTOR × keptBytes of
+   * entries (one further behind gets a snapshot). Only a leader knows its followers' progress;
+   * elsewhere this is `snapshotIndex`.
    */
   private catchUpFloor(raw: RawNode, snapshotIndex: number): number {
     const status = raw.status();
-    let floor = snapshotIndex;
-    for (const [id, progress] of Object.entries(status.progress ?? {})) {
-      if (Number(id) === status.id || !progress.recentActive) continue;
-      floor = Math.min(floor, progress.state === 'snapshot' ? progress.pendingSnapshot : progress.match);
-    }
-    floor = Math.max(floor, this.storage.firstIndex() - 1);
-    if (floor >= snapshotIndex) return snapshotIndex;
-    const held = this.storage.entries(floor + 1, snapshotIndex + 1, this.limits.keptBytes * CATCH_UP_HOLD_KEPT_BYTES_FACTOR);
-    return held.length === snapshotIndex - floor ? floor : snapshotIndex;
+    const firstKept = this.storage.firstIndex() - 1;
+    const floors = Object.entries(status.progress ?? {})
+      .filter(([id]) => Number(id) !== status.id)
+      .map(([, progress]) => Math.max(firstKept, lastNeeded(progress)))
+      .filter((floor) => floor < snapshotIndex)
+      .sort((left, right) => left - right);
+    const holdBytes = this.limits.keptBytes * CATCH_UP_HOLD_KEPT_BYTES_FACTOR;
+    // entries() stops at holdBytes: it returns them all only if they fit.
+    const fits = (floor: number) => this.storage.entries(floor + 1, snapshotIndex + 1, holdBytes).length === snapshotIndex - floor;
+    return floors.find(fits) ?? snapshotIndex;
   }
 
   /** The highest index to drop so that what stays after it fits both kept-tail limits. */

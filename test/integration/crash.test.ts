@@ -1,6 +1,6 @@
 // Crash test (issue 3, part 1): under write load, SIGKILL a random node at random moments several
 // times, restart it each time, and check at the end that every acknowledged write is on every
-// node and that each killed node rejoined. WAL segments are small (1 MiB) and values 1 KiB, so
+// node and that each killed node rejoined. WAL segments are small (1 MiB) and values 2 KiB, so
 // segments roll over, are compacted and are reused while nodes are killed: the test checks that
 // some were reused. One seed decides the victims and the moments:
 // CAIRN_CRASH_SEED=<n> replays a run's schedule (the load's timing still varies).
