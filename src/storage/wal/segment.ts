@@ -44,15 +44,11 @@ export interface SegmentScan {
   /** Bytes up to the end of the last valid record: where the next write goes. */
   readonly validBytes: number;
   /**
-   * The end of the last non-zero byte after the valid records, or validBytes when only zeros
-   * follow them (the normal end of a preallocated segment). Bytes in between are a torn write,
-   * damage, or a recycled file's old records (see `defect`).
-   */
-  readonly contentEnd: number;
-  /**
-   * The first bad spot, if any; whether a later write left a valid record after it; and where the
-   * bytes that may be this segment's own end (`oursEnd`, from `offset`): what a torn write may have
-   * left that could verify, to be wiped before writing there again.
+   * The first non-zero bytes after the valid records that are not a record, if any (zeros are the
+   * normal end of a preallocated segment; other bytes are a torn write, damage, or a recycled
+   * file's old records): where they start, whether a later write left a valid record after them,
+   * and `oursEnd`, the end of what a torn write of this segment may have left there that could
+   * verify, to be wiped before writing there again.
    */
   readonly defect:
     | { readonly offset: number; readonly reason: string; readonly laterWriteAt: number | undefined; readonly oursEnd: number }
@@ -72,21 +68,20 @@ export function scanSegment(bytes: Uint8Array, segment: SegmentIdentity, maxReco
     if (!read.ok) {
       const contentEnd = endOfContent(bytes, offset);
       // Only zeros from here: the preallocated space after the last record, not damage.
-      if (contentEnd === offset) return { records, validBytes: offset, contentEnd, defect: undefined };
+      if (contentEnd === offset) return { records, validBytes: offset, defect: undefined };
       const after = inspectAfterDefect(bytes, segment, offset, maxRecordBytes, contentEnd);
-      return { records, validBytes: offset, contentEnd, defect: { offset, reason: read.reason, ...after } };
+      return { records, validBytes: offset, defect: { offset, reason: read.reason, ...after } };
     }
     try {
       records.push({ record: decodePayload(read.type, read.payload), offset });
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
-      const contentEnd = Math.max(read.nextOffset, endOfContent(bytes, offset));
-      const defect = { offset, reason: `an undecodable record: ${error.message}`, laterWriteAt: offset, oursEnd: contentEnd };
-      return { records, validBytes: offset, contentEnd, defect };
+      const oursEnd = Math.max(read.nextOffset, endOfContent(bytes, offset));
+      return { records, validBytes: offset, defect: { offset, reason: `an undecodable record: ${error.message}`, laterWriteAt: offset, oursEnd } };
     }
     offset = read.nextOffset;
   }
-  return { records, validBytes: offset, contentEnd: offset, defect: undefined };
+  return { records, validBytes: offset, defect: undefined };
 }
 
 /**
