@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import fc from 'fast-check';
 import { makeMessage } from '../../core/raft/types.ts';
 import type { Message, MessageType } from '../../core/raft/types.ts';
 import { messageArbitrary } from '../testing/arbitraries.ts';
-import { decodeMessageWire, DEFAULT_MESSAGE_LIMITS, encodeMessageWire, MESSAGE_TYPE_CODES } from './message-wire.ts';
-import { packValue, unpackValue } from './msgpack.ts';
+import { decodeMessageWire, DEFAULT_MESSAGE_LIMITS, encodeMessageWire, MESSAGE_TYPE_CODES, messageWireBytesAtMost } from './message-wire.ts';
+import { FRAME_HEADER_BYTES, packFrame, packValue, unpackValue } from './msgpack.ts';
 import { WireError } from './wire-reader.ts';
 
 const EXPECT = { from: 1, to: 2 };
@@ -33,6 +33,42 @@ test('every message survives the wire unchanged, binaries as plain Uint8Array', 
     }),
     { numRuns: 300 },
   );
+});
+
+test('messageWireBytesAtMost bounds the packed size of every message', () => {
+  fc.assert(
+    fc.property(messageArbitrary, (message) => {
+      const packed = packValue(encodeMessageWire(message)).byteLength;
+      assert.ok(packed <= messageWireBytesAtMost(message), `${packed} bytes packed, bound ${messageWireBytesAtMost(message)}`);
+    }),
+    { numRuns: 300 },
+  );
+  const huge = makeMessage({ type: 'append', from: 1, to: 2, term: 2 ** 53 - 1, logTerm: 2 ** 53 - 1, index: 2 ** 53 - 1, commit: 2 ** 53 - 1, rejectHint: 2 ** 53 - 1, context: new Uint8Array(70_000),
+    entries: Array.from({ length: 50 }, (_, i) => ({ term: 2 ** 53 - 1, index: 2 ** 53 - 50 + i, type: 'conf-change' as const, data: new Uint8Array(i * 1000) })) });
+  assert.ok(packValue(encodeMessageWire(huge)).byteLength <= messageWireBytesAtMost(huge));
+});
+
+test('a large message is packed once into a frame buffer of its own, and decodes unchanged', () => {
+  const entries = Array.from({ length: 128 }, (_, i) => ({ term: 3, index: 100 + i, type: 'normal' as const, data: new Uint8Array(8 * 1024).fill(i) }));
+  const message = makeMessage({ type: 'append', from: 1, to: 2, term: 3, index: 99, logTerm: 3, commit: 90, entries });
+  const bound = messageWireBytesAtMost(message);
+  const wire = encodeMessageWire(message);
+  // Everything packFrame allocates goes through Buffer.allocUnsafeSlow (msgpackr's own buffers too).
+  const allocations = mock.method(Buffer, 'allocUnsafeSlow');
+  let frame: Buffer;
+  try {
+    frame = packFrame(wire, bound);
+  } finally {
+    allocations.mock.restore();
+  }
+  const allocated = allocations.mock.calls.reduce((sum, call) => sum + (call.arguments[0] as number), 0);
+  assert.ok(allocated <= bound + 128 * 1024, `${allocated} bytes allocated to pack ${frame.length} (bound ${bound}): one buffer of the bound, one small fresh one`);
+  assert.equal(frame.readUInt32BE(0), frame.length - FRAME_HEADER_BYTES);
+  assert.equal(frame.byteOffset, 0, 'a buffer of its own, not a slice of a shared one');
+  const decoded = decodeMessageWire(unpackValue(plain(frame.subarray(FRAME_HEADER_BYTES))), EXPECT, DEFAULT_MESSAGE_LIMITS);
+  assert.deepEqual(decoded, message);
+  const small = packFrame(encodeMessageWire(makeMessage({ type: 'heartbeat', from: 1, to: 2, term: 3 })));
+  assert.deepEqual(decodeMessageWire(unpackValue(plain(small.subarray(FRAME_HEADER_BYTES))), EXPECT, DEFAULT_MESSAGE_LIMITS).type, 'heartbeat', 'small frames after it are packed as before');
 });
 
 test('the largest safe integers survive; larger ones are refused', () => {

@@ -72,6 +72,29 @@ export function encodeMessageWire(message: Message): unknown[] {
   ];
 }
 
+/** msgpack's largest encoding of one integer, boolean or null (a uint64 or float64: 9 bytes). */
+const MAX_SCALAR_BYTES = 9;
+/** The largest header of a msgpack array or bin (array32 / bin32). */
+const MAX_HEADER_BYTES = 5;
+
+/**
+ * An upper bound of the bytes encodeMessageWire(message) packs into, so that a large message
+ * can be packed into one buffer of its size (packFrame's `payloadBytesAtMost`).
+ */
+export function messageWireBytesAtMost(message: Message): number {
+  let bytes = MAX_HEADER_BYTES + MESSAGE_FIELDS * MAX_SCALAR_BYTES + 3 * MAX_HEADER_BYTES;
+  bytes += message.entries.length * (3 * MAX_SCALAR_BYTES + MAX_HEADER_BYTES);
+  for (const entry of message.entries) bytes += entry.data.byteLength;
+  if (message.context !== undefined) bytes += message.context.byteLength;
+  const snapshot = message.snapshot;
+  if (snapshot !== undefined) {
+    const { voters, learners, votersOutgoing, learnersNext } = snapshot.metadata.confState;
+    const members = voters.length + learners.length + votersOutgoing.length + learnersNext.length;
+    bytes += 8 * (MAX_HEADER_BYTES + MAX_SCALAR_BYTES) + members * MAX_SCALAR_BYTES + snapshot.data.byteLength;
+  }
+  return bytes;
+}
+
 function encodeSnapshot(snapshot: Snapshot): unknown[] {
   const { index, term, confState } = snapshot.metadata;
   return [

@@ -43,14 +43,38 @@ function afterPack(packed: Buffer): Buffer {
   return exact;
 }
 
+/** msgpackr starts a value in a fresh buffer unless this much room is left (see its pack()). */
+const MSGPACKR_START_ROOM_BYTES = 0x800;
+
 /**
  * Packs `value` into one complete frame: a 4-byte big-endian payload length, then the payload.
  * The returned buffer is never reused by later calls, so it may sit in a queue.
+ *
+ * `payloadBytesAtMost`: an upper bound of the packed size, if the caller knows one. A large
+ * value then gets a buffer of its own of that size, packed once and returned without a copy.
+ * Without it msgpackr grows its buffer as it goes, each time allocating up to 4x the value and
+ * copying what it has; under Kafka produce that was 3 bytes allocated for each byte a leader
+ * sent, and its garbage collector ran 9 full collections a second.
  */
-export function packFrame(value: unknown): Buffer {
-  const frame = afterPack(packr.pack(value, RESERVE_START_SPACE | FRAME_HEADER_BYTES));
+export function packFrame(value: unknown, payloadBytesAtMost = 0): Buffer {
+  const frame = payloadBytesAtMost > LARGE_VALUE_BYTES
+    ? packIntoOwnBuffer(value, payloadBytesAtMost)
+    : afterPack(packr.pack(value, RESERVE_START_SPACE | FRAME_HEADER_BYTES));
   frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 0);
   return frame;
+}
+
+function packIntoOwnBuffer(value: unknown, payloadBytesAtMost: number): Buffer {
+  const own = Buffer.allocUnsafeSlow(FRAME_HEADER_BYTES + payloadBytesAtMost + MSGPACKR_START_ROOM_BYTES);
+  packr.useBuffer(own);
+  let packed: Buffer;
+  try {
+    packed = packr.pack(value, RESERVE_START_SPACE | FRAME_HEADER_BYTES);
+  } finally {
+    packr.useBuffer(Buffer.allocUnsafeSlow(FRESH_BUFFER_BYTES));
+  }
+  // A bound that was not one: msgpackr grew into a buffer of its own making, which afterPack trims.
+  return packed.buffer === own.buffer ? packed : afterPack(packed);
 }
 
 /** Packs `value` without a header (used where no framing is needed: the memory transport). */

@@ -29,7 +29,7 @@ import {
   FRAME_SNAPSHOT_PART,
   FRAME_WELCOME,
 } from '../codec/frame-kinds.ts';
-import { decodeMessageWire, encodeMessageWire } from '../codec/message-wire.ts';
+import { decodeMessageWire, encodeMessageWire, messageWireBytesAtMost } from '../codec/message-wire.ts';
 import type { MessageLimits } from '../codec/message-wire.ts';
 import { packFrame, unpackValue } from '../codec/msgpack.ts';
 import { isPlainData } from '../codec/plain-data.ts';
@@ -108,10 +108,11 @@ export function encodeRefused(code: string, message: string): Buffer {
   return packFrame([FRAME_REFUSED, code.slice(0, MAX_CODE_LENGTH), message.slice(0, MAX_REASON_LENGTH)]);
 }
 export function encodeRaft(message: Message): Buffer {
-  return packFrame(encodeMessageWire(message));
+  return packFrame(encodeMessageWire(message), messageWireBytesAtMost(message));
 }
 export function encodeSnapshotPart(totalBytes: number, offset: number, bytes: Uint8Array): Buffer {
-  return packFrame([FRAME_SNAPSHOT_PART, totalBytes, offset, bytes]);
+  // Four fields (array header, three numbers of at most 9 bytes, a bin header) and the bytes.
+  return packFrame([FRAME_SNAPSHOT_PART, totalBytes, offset, bytes], 64 + bytes.byteLength);
 }
 /** The payload must already have passed plainDataProblem(); packing it cannot fail then. */
 export function encodeRequest(requestId: number, payload: PlainData): Buffer {
