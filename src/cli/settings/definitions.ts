@@ -33,6 +33,7 @@ const RAFT = 'Raft and storage';
 const KV = 'Key-value store';
 const HTTP = 'HTTP API';
 const LOGGING = 'Logging and configuration';
+const PROCESS = 'Process';
 
 // Ranges of node settings are checked by the node's own resolveNodeOptions (one place); errors it
 // raises are mapped back to the setting and its source.
@@ -109,6 +110,8 @@ export const SETTINGS: readonly SettingDefinition[] = [
   integer('watchHeartbeatMs', HTTP, 'watch streams send a progress event this often', d.watchHeartbeatMs, '<ms>'),
   integer('readyTimeoutMs', HTTP, '/v1/ready waits this long for its read barrier', d.readyTimeoutMs, '<ms>'),
   flag('processMetrics', HTTP, 'process metrics (CPU, memory, event loop) on /metrics', d.processMetrics),
+  // ---- the process ----
+  flag('bufferMemoryInHeapLimit', PROCESS, 'let V8 pace Buffer memory by its global heap limit (V8 flag --external-memory-accounted-in-global-limit) instead of a full garbage collection every 64 MiB of Buffers: about 1.8x the Kafka produce throughput here, for 100-200 MB more memory per node', true),
   // ---- logging and configuration ----
   { key: 'logLevel', type: 'choice', group: LOGGING, placeholder: '<level>', default: 'info', choices: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], help: 'least important log level written' },
   { key: 'logFormat', type: 'choice', group: LOGGING, placeholder: '<format>', default: 'auto', choices: ['auto', 'json', 'pretty'], help: 'log lines as JSON, pretty text, or auto (pretty on a terminal, else JSON)' },
@@ -132,7 +135,7 @@ export function envOf(key: string): string {
 }
 
 /** Settings that only the CLI uses (not passed to the node as such). */
-export const CLI_ONLY_SETTINGS = ['clusterSecretFile', 'listenHost', 'advertiseHost', 'peerPort', 'clientPort', 'kafkaPort', 'kafkaAdvertisedAddr', 'logLevel', 'logFormat', 'config'] as const;
+export const CLI_ONLY_SETTINGS = ['clusterSecretFile', 'listenHost', 'advertiseHost', 'peerPort', 'clientPort', 'kafkaPort', 'kafkaAdvertisedAddr', 'bufferMemoryInHeapLimit', 'logLevel', 'logFormat', 'config'] as const;
 
 type NodeOptionKey = Exclude<keyof CairnNodeOptions, 'logger'>;
 

@@ -10,6 +10,8 @@ export interface ServeConfiguration {
   readonly node: CairnNodeOptions;
   readonly logLevel: string;
   readonly logFormat: 'auto' | 'json' | 'pretty';
+  /** Switch on V8's --external-memory-accounted-in-global-limit (src/cli/v8-memory.ts). */
+  readonly bufferMemoryInHeapLimit: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -84,5 +86,6 @@ export function serveConfiguration(settings: ResolvedSettings): ServeConfigurati
     node, warnings,
     logLevel: settings.values.get('logLevel') as string,
     logFormat: settings.values.get('logFormat') as ServeConfiguration['logFormat'],
+    bufferMemoryInHeapLimit: settings.values.get('bufferMemoryInHeapLimit') as boolean,
   };
 }
