@@ -156,6 +156,26 @@ test('a failed write leaves the delta exactly as before, a clear included', asyn
   assert.throws(() => store.write(() => store.write(() => 0)), /nested write/);
 });
 
+test('a put copies its value unless the value is handed over; both reach the base as written', () => {
+  const { clock, base, store } = controlled();
+  const copied = new Uint8Array([1, 2, 3]);
+  const handedOver = new Uint8Array([4, 5, 6]);
+  store.write(() => {
+    store.put('one', bytes('copied'), copied);
+    store.put('one', bytes('handed'), handedOver, { handedOver: true });
+  });
+  // Writing into the caller's arrays afterwards shows which the store shares: the handed-over
+  // one is kept as it is (no copy of a large Kafka batch), the other one is the store's own.
+  copied[0] = 9;
+  handedOver[0] = 8;
+  assert.deepEqual([...store.get('one', bytes('copied'))!], [1, 2, 3]);
+  assert.deepEqual([...store.get('one', bytes('handed'))!], [8, 5, 6]);
+  clock.advance(100);
+  assert.equal(base.commit(), true, 'the flush reached the base');
+  assert.deepEqual([...base.get('one', bytes('copied'))!], [1, 2, 3]);
+  assert.deepEqual([...base.get('one', bytes('handed'))!], [8, 5, 6]);
+});
+
 test('reads stream: a limited range pulls little from the base, a get absent from the deltas costs one base lookup', async () => {
   const { clock, base, store } = controlled();
   store.write(() => {

@@ -38,7 +38,7 @@ import { assert } from '../core/assert.ts';
 import { SYSTEM_CLOCK } from '../util/clock.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
 import { SortedChunks } from './sorted-chunks.ts';
-import type { BatchEntry, BatchWritable, OrderedStore, RangeOptions, StoreEntry } from './store.ts';
+import type { BatchEntry, BatchWritable, OrderedStore, PutOptions, RangeOptions, StoreEntry } from './store.ts';
 
 export const OVERLAY_DEFAULTS = {
   flushIntervalMs: 100,
@@ -123,9 +123,9 @@ class Delta {
     this.bytes = this.#bytesAtBegin;
   }
 
-  set(table: SortedChunks<DeltaValue>, key: Uint8Array, value: Uint8Array | null): void {
+  set(table: SortedChunks<DeltaValue>, key: Uint8Array, value: Uint8Array | null, handedOver = false): void {
     const ownKey = Buffer.from(key);
-    const previous = table.set(ownKey, value === null ? null : Buffer.from(value));
+    const previous = table.set(ownKey, value === null ? null : handedOver ? asBuffer(value) : Buffer.from(value));
     this.#undo!.push({ table, key: ownKey, previous });
     this.bytes += (value?.length ?? 0) - (previous?.length ?? 0) + (previous === undefined ? 2 * key.length + ENTRY_OVERHEAD_BYTES : 0);
   }
@@ -255,10 +255,10 @@ export class OverlayStore implements OrderedStore {
     }
   }
 
-  put(table: string, key: Uint8Array, value: Uint8Array): void {
+  put(table: string, key: Uint8Array, value: Uint8Array, options?: PutOptions): void {
     const sorted = this.#writable(table);
     assert(key.length > 0, 'overlay store: empty key');
-    this.#current.set(sorted, key, value);
+    this.#current.set(sorted, key, value, options?.handedOver === true);
   }
 
   delete(table: string, key: Uint8Array): void {
@@ -488,4 +488,9 @@ export function* mergeNewestFirst<Value>(
 function nextOf<Entry>(source: Iterator<Entry>): Entry | undefined {
   const step = source.next();
   return step.done === true ? undefined : step.value;
+}
+
+/** The same memory as a Buffer (no copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -20,6 +20,14 @@ export interface RangeOptions {
   readonly limit?: number;
 }
 
+export interface PutOptions {
+  /**
+   * The caller gives `value` away: it never reads or writes that array again, so the store may
+   * keep it as it is instead of copying it (a Kafka batch is already a fresh copy, 128 KiB and up).
+   */
+  readonly handedOver?: boolean;
+}
+
 /** Keys are never empty (lmdb refuses them); range bounds may be. */
 export interface OrderedStore {
   /** The table names this store was opened with, sorted. */
@@ -35,8 +43,8 @@ export interface OrderedStore {
    * collect first, then write.
    */
   range(table: string, options?: RangeOptions): Iterable<StoreEntry>;
-  /** Only inside write(). */
-  put(table: string, key: Uint8Array, value: Uint8Array): void;
+  /** Only inside write(). The store keeps its own copy of `value` unless it is handed over. */
+  put(table: string, key: Uint8Array, value: Uint8Array, options?: PutOptions): void;
   /** Only inside write(). */
   delete(table: string, key: Uint8Array): void;
   /** Only inside write(): empties every table. */

@@ -57,12 +57,13 @@ function readProducer(context: LogContext, state: PartitionState, producerId: nu
 function storeBatch(context: LogContext, state: PartitionState, records: Uint8Array, header: AppendHeader, baseOffset: number, timestampMs: number): void {
   const endOffset = baseOffset + header.recordCount;
   assert(Number.isSafeInteger(endOffset), 'log: partition offsets passed 2^53');
-  // A copy: the command bytes are a view into the Raft entry, which must stay as it was.
+  // A copy: the command bytes are a view into the Raft entry, which must stay as it was. The
+  // store may keep this copy as it is (handed over) rather than copy the batch once more.
   const batch = Uint8Array.prototype.slice.call(records);
   setBaseOffset(batch, 0, BigInt(baseOffset));
   const key = partitionNumberKey(state.key, baseOffset);
   const store = context.store;
-  store.put(LOG_TABLES.batches, key, batch);
+  store.put(LOG_TABLES.batches, key, batch, { handedOver: true });
   store.put(LOG_TABLES.batchInfo, key, encodeBatchInfo({
     recordCount: header.recordCount, sizeBytes: records.length, maxTimestamp: header.maxTimestamp, appendTimeMs: timestampMs,
   }));
