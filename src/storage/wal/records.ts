@@ -35,6 +35,7 @@ import { crc32c } from '../../util/crc32c.ts';
 import type { Entry, EntryType, HardState } from '../../core/index.ts';
 import { assert } from '../../core/index.ts';
 import { BinaryReader, BinaryWriter, DecodeError } from '../binary.ts';
+import type { ScratchBuffer } from '../binary.ts';
 
 export const WAL_MAGIC = 0x4c415743; // 'CWAL'
 
@@ -140,12 +141,15 @@ export function framedBytes(records: readonly WalRecord[], segment: SegmentIdent
 /**
  * Frames records into one buffer for one write whose first byte goes to `startOffset` of
  * `segment`, in its format; the first record is marked as starting a write. Payloads are encoded
- * in place, once.
+ * in place, once. With `scratch`, the result is a view of its buffer, valid until its next take().
  */
-export function encodeWrite(records: readonly WalRecord[], segment: SegmentIdentity, startOffset: number): Uint8Array {
+export function encodeWrite(records: readonly WalRecord[], segment: SegmentIdentity, startOffset: number, scratch?: ScratchBuffer): Uint8Array {
   const headerBytes = recordHeaderBytes(segment);
   const version = formatVersion(segment);
-  const writer = new BinaryWriter(framedBytes(records, segment));
+  const totalBytes = framedBytes(records, segment);
+  // Every byte is written below (the assertion checks each record's length), so a reused
+  // buffer's old content never reaches the disk.
+  const writer = new BinaryWriter(totalBytes, scratch?.take(totalBytes));
   records.forEach((record, position) => {
     const start = writer.length;
     const payloadLength = payloadBytes(record);
@@ -163,6 +167,7 @@ export function encodeWrite(records: readonly WalRecord[], segment: SegmentIdent
       writer.patchUint32(start + 4, headerCheck(segment, startOffset + start, payloadLength, typeByte, payloadCrc));
     }
   });
+  assert(writer.length === totalBytes, `the write is ${writer.length} bytes, not the ${totalBytes} framed`);
   return writer.finish();
 }
 

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { FileSystem, WritableHandle } from '../file-system.ts';
 import { joinPath } from '../file-system.ts';
 import type { HardState } from '../../core/index.ts';
+import { ScratchBuffer } from '../binary.ts';
 import { StorageError } from '../types.ts';
 import type { SegmentIdentity, WalRecord } from './records.ts';
 import { encodeWrite, formatVersion, framedBytes, SALT_BYTES } from './records.ts';
@@ -100,6 +101,9 @@ const ZERO_CHUNK_BYTES = 1024 * 1024;
  */
 export const PREALLOCATED_MAX_BYTES = 1024 * 1024 * 1024;
 
+/** Writes up to this size reuse one buffer (see ScratchBuffer); larger ones, rare, get their own. */
+const WRITE_SCRATCH_MAX_BYTES = 8 * 1024 * 1024;
+
 export class Wal {
   private readonly options: WalOptions;
   private readonly segments: Segment[];
@@ -107,6 +111,8 @@ export class Wal {
   private handle: WritableHandle | undefined;
   /** Bytes written to the current segment and not yet synced. */
   private dirty = false;
+  /** Every write is encoded into this buffer: writes complete one at a time (FileStorage runs them in order). */
+  private readonly writeScratch = new ScratchBuffer(WRITE_SCRATCH_MAX_BYTES);
   readonly counters: WalCounters = { fileSyncs: 0, directorySyncs: 0, bytesWritten: 0, segmentsPrepared: 0, segmentsRecycled: 0 };
 
   private constructor(options: WalOptions, segments: Segment[]) {
@@ -269,7 +275,7 @@ export class Wal {
     const full = current !== undefined && current.sizeBytes > current.preludeBytes && current.sizeBytes + framedBytes(records, current.identity) > this.options.segmentMaxBytes;
     if (current === undefined || (full && options.mayRollOver !== false)) return this.rollOver(records, sync, prelude());
     const handle = await this.currentHandle();
-    const bytes = encodeWrite(records, current.identity, current.sizeBytes);
+    const bytes = encodeWrite(records, current.identity, current.sizeBytes, this.writeScratch);
     this.dirty = true;
     await handle.writeAt(current.sizeBytes, bytes);
     current.sizeBytes += bytes.byteLength;
@@ -364,7 +370,7 @@ export class Wal {
       { type: 'compact', index: prelude.baseIndex, term: prelude.baseTerm },
       { type: 'hard-state', hardState: prelude.hardState },
     ];
-    const bytes = encodeWrite([...preludeRecords, ...records], identity, 0);
+    const bytes = encodeWrite([...preludeRecords, ...records], identity, 0, this.writeScratch);
     const prepared = await this.pipeline.take();
     try {
       await prepared.handle.writeAt(0, bytes);
