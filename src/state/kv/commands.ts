@@ -2,7 +2,7 @@
 // (replicated-state.ts routes on it), one flags byte (bit 0: system, allowed to write the
 // reserved `_cairn/` keys) and the command as msgpack. Decoding re-checks every field, so bytes
 // that are not a valid command become a 'malformed-command' result on every replica alike.
-import { Packr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import { kvError } from './errors.ts';
 import type { KvError } from './errors.ts';
 import { concatBytes, prefixEnd, startsWith, utf8 } from './encoding.ts';
@@ -133,8 +133,14 @@ export const MAX_ID = Number.MAX_SAFE_INTEGER;
 const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: 'number' });
 
 export function encodeKvCommand(command: KvCommand, options: { system?: boolean } = {}): Uint8Array {
-  const body = packr.pack(command);
-  return concatBytes(Uint8Array.of(KV_MODULE_TAG, options.system === true ? FLAG_SYSTEM : 0), body);
+  // Packed after two reserved bytes for the tag and flags: no second copy of the command. A plain
+  // Uint8Array view, not msgpackr's Buffer: its binaries then decode as Uint8Array, whose slice()
+  // copies (Buffer's shares memory, and prefixEnd() would write into the entry).
+  const packed = packr.pack(command, RESERVE_START_SPACE | 2);
+  const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
+  bytes[0] = KV_MODULE_TAG;
+  bytes[1] = options.system === true ? FLAG_SYSTEM : 0;
+  return bytes;
 }
 
 export interface DecodedKvCommand {
