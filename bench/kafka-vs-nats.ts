@@ -22,6 +22,7 @@ import { runLeanConsumeLoad } from '../src/cli/bench/lean-consumer.ts';
 import { runLeanProduceLoad } from '../src/cli/bench/lean-producer.ts';
 import { LocalCluster, findFreeBasePort } from '../src/local/index.ts';
 import { integerOption, numberOption, parseBenchArgs } from './args.ts';
+import { median } from './stats.ts';
 
 const values = parseBenchArgs('node bench/kafka-vs-nats.ts [options]\nKafka produce and consume on a local 3-node Cairn cluster against a 3-node NATS JetStream cluster.', {
   duration: { type: 'string', default: '10', description: 'seconds per produce round' },
@@ -211,12 +212,6 @@ async function compare(contenders: readonly Contender[]): Promise<Comparison[]> 
 }
 
 // ---- report ----
-
-function median(numbers: readonly number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 function summarize(rows: readonly Row[]): Row | undefined {
   if (rows.length === 0) return undefined;

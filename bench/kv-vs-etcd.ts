@@ -17,6 +17,7 @@ import type { KvLoadResult } from '../src/cli/bench/kv-load.ts';
 import { CairnClient } from '../src/client/index.ts';
 import { LocalCluster, findFreeBasePort } from '../src/local/index.ts';
 import { integerOption, parseBenchArgs } from './args.ts';
+import { median } from './stats.ts';
 import { measureFailover } from './failover.ts';
 
 const values = parseBenchArgs('node bench/kv-vs-etcd.ts [options]\nKV puts and linearizable gets on a local 3-node Cairn cluster against a 3-member etcd, then leader failover.', {
@@ -205,12 +206,6 @@ async function compare(contenders: readonly Contender[]): Promise<Comparison[]> 
 }
 
 // ---- report ----
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 interface Row {
   readonly workload: string;
