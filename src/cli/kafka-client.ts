@@ -5,19 +5,12 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { Kafka, logLevel } from 'kafkajs';
+import '../client/kafkajs-quiet-warnings.ts';
 import type { Admin } from 'kafkajs';
 import { withClient } from './client-options.ts';
 import type { GlobalOptions } from './client-options.ts';
 import { CliError, EXIT, usageError } from './errors.ts';
 
-// kafkajs computes some timer delays as negative numbers, which Node 24 reports on stderr as a
-// TimeoutNegativeWarning (harmless: the delay is clamped to 1 ms). Keep the CLI's output clean.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
-  if (type === 'TimeoutNegativeWarning' || (warning instanceof Error && warning.name === 'TimeoutNegativeWarning')) return;
-  (emitWarning as (...parameters: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
 
 export interface KafkaOptions extends GlobalOptions {
   readonly bootstrapServer?: string;

@@ -6,6 +6,7 @@ import { build } from 'hdr-histogram-js';
 import { availableParallelism } from 'node:os';
 import { Kafka, logLevel } from 'kafkajs';
 import kafkajs from 'kafkajs';
+import '../../client/kafkajs-quiet-warnings.ts';
 import '../../client/kafkajs-stop-fix.ts';
 
 const { CompressionTypes } = kafkajs;
