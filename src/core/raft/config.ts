@@ -39,6 +39,13 @@ export interface RaftConfig {
   readonly readIndexRequestsMax?: number;
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
+  /**
+   * Followers learn a new commit index from the next append or heartbeat rather than from an
+   * append of its own. Halves the messages per write (each empty append wakes a follower and
+   * comes back as an acknowledgement); once writes stop, followers apply up to one heartbeat
+   * interval later. Clients are answered by the leader, so their latency does not change.
+   */
+  readonly lazyCommitPropagation?: boolean;
   readonly logger?: RaftLogger;
   readonly injectedBugs?: ReadonlySet<InjectedRaftBug>;
 }
@@ -67,6 +74,7 @@ const DEFAULTS = {
   readIndexRequestsMax: 4096,
   preVote: true,
   checkQuorum: true,
+  lazyCommitPropagation: false,
 } as const;
 
 function requirePositiveInteger(field: string, value: number, allowZero = false): void {

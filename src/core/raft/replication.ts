@@ -80,10 +80,13 @@ export function maybeCommit(raft: Raft): boolean {
   return raft.log.maybeCommit(quorumIndex, raft.term);
 }
 
-/** After the commit index moved: tell followers and serve reads that waited for it. */
+/** After the commit index moved: tell followers (unless they learn it lazily) and serve reads that waited for it. */
 export function afterCommit(raft: Raft): void {
   releasePendingReadIndexMessages(raft);
-  bcastAppend(raft);
+  const sendIfEmpty = !raft.config.lazyCommitPropagation;
+  raft.tracker.visit((id) => {
+    if (id !== raft.id) sendAppend(raft, id, sendIfEmpty);
+  });
 }
 
 export function handleAppendResponse(raft: Raft, message: Message, progress: Progress): void {
@@ -104,7 +107,9 @@ export function handleAppendResponse(raft: Raft, message: Message, progress: Pro
     progress.inflights.freeLE(message.index);
   }
   if (maybeCommit(raft)) afterCommit(raft);
-  else if (message.from !== raft.id && progress.canBumpCommit(raft.log.committed)) sendAppend(raft, message.from, true);
+  else if (message.from !== raft.id && !raft.config.lazyCommitPropagation && progress.canBumpCommit(raft.log.committed)) {
+    sendAppend(raft, message.from, true);
+  }
   // Freed window space may allow several size-limited messages at once.
   if (message.from !== raft.id) {
     while (sendAppend(raft, message.from, false)) {
