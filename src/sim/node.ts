@@ -28,6 +28,7 @@ export interface NodeTimings {
   readonly inflightMessagesMax: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
+  readonly lazyCommitPropagation: boolean;
 }
 
 /** A client's write waiting for its entry to be applied. */
@@ -99,6 +100,7 @@ export class SimNode implements SimulatedNode {
       inflightBytesMax: 0,
       preVote: this.timings.preVote,
       checkQuorum: this.timings.checkQuorum,
+      lazyCommitPropagation: this.timings.lazyCommitPropagation,
       injectedBugs: this.bugs,
     });
     const life = this.incarnation;

@@ -63,6 +63,8 @@ function drawTimings(random: SeededRandom): NodeTimings {
     inflightMessagesMax: random.pick([1, 2, 8, 64]),
     preVote: random.chance(0.75),
     checkQuorum: random.chance(0.75),
+    // Drawn last so that the draws above keep their values for a given seed.
+    lazyCommitPropagation: random.chance(0.5),
   };
 }
 const LOG_CHECK_INTERVAL_MS = 250;
