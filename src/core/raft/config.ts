@@ -40,10 +40,10 @@ export interface RaftConfig {
   readonly preVote?: boolean;
   readonly checkQuorum?: boolean;
   /**
-   * Followers learn a new commit index from the next append or heartbeat rather than from an
-   * append of its own. Halves the messages per write (each empty append wakes a follower and
-   * comes back as an acknowledgement); once writes stop, followers apply up to one heartbeat
-   * interval later. Clients are answered by the leader, so their latency does not change.
+   * Followers learn a new commit index from the next append rather than from an empty append of
+   * its own. Halves the messages per write under load (each empty append wakes a follower and
+   * comes back as an acknowledgement). Once writes stop, the next heartbeat tells them, or the
+   * application sooner with RawNode.propagateCommit().
    */
   readonly lazyCommitPropagation?: boolean;
   readonly logger?: RaftLogger;

@@ -1,6 +1,7 @@
 // RaftConfig.lazyCommitPropagation: the leader tells followers a new commit index with its next
-// append or heartbeat, never with an empty append of its own. Three nodes with memory storage;
-// every message is delivered by hand and recorded, so the tests see exactly what was sent.
+// append or heartbeat, or when the application asks (propagateCommit), never with an empty append
+// of its own right after the commit. Three nodes with memory storage; every message is delivered
+// by hand and recorded, so the tests see exactly what was sent.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MemoryLogStorage } from './storage.ts';
@@ -92,6 +93,22 @@ describe('lazy commit propagation', () => {
     settle(members);
     assert.ok(members.sent.some((message) => message.type === 'heartbeat'), 'a heartbeat went out');
     assert.deepEqual(followerCommits(members), [committed, committed]);
+  });
+
+  test('on: commitUnpropagated() says so, and propagateCommit() tells the followers with an append of its own', () => {
+    const members = withLeader(true);
+    const leader = members.nodes.get(1)!;
+    const committed = put(members, 'put x');
+    assert.equal(leader.commitUnpropagated(), true);
+    assert.equal(members.nodes.get(2)!.commitUnpropagated(), false, 'a follower never has anything to propagate');
+    leader.propagateCommit();
+    settle(members);
+    assert.equal(emptyAppendsFromLeader(members).length, 2, 'one empty append per follower');
+    assert.deepEqual(followerCommits(members), [committed, committed]);
+    assert.equal(leader.commitUnpropagated(), false);
+    leader.propagateCommit();
+    settle(members);
+    assert.equal(emptyAppendsFromLeader(members).length, 2, 'nothing is sent twice');
   });
 
   test('on: the next write\'s append carries the commit index of the one before', () => {

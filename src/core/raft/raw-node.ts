@@ -10,7 +10,7 @@ import { applyConfChangeEntry, checkConfChangeProposal } from './membership.ts';
 import { Raft } from './raft.ts';
 import type { ProposeResult, RequestResult } from './raft.ts';
 import { handleReadIndex } from './read-index.ts';
-import { afterCommit, maybeCommit } from './replication.ts';
+import { afterCommit, commitUnpropagated, maybeCommit, propagateCommit } from './replication.ts';
 import { buildStatus } from './status.ts';
 import type { RaftStatus } from './status.ts';
 
@@ -131,6 +131,19 @@ export class RawNode {
     progress.becomeProbe();
     // Wait for the follower to answer a heartbeat before probing again.
     progress.messageFlowPaused = true;
+  }
+
+  /**
+   * With lazyCommitPropagation: whether some follower has not yet been told the leader's commit
+   * index. The application calls propagateCommit() if no append has told it a little later.
+   */
+  commitUnpropagated(): boolean {
+    return commitUnpropagated(this.raft);
+  }
+
+  /** Sends followers that were not told the current commit index an (empty) append carrying it. */
+  propagateCommit(): void {
+    propagateCommit(this.raft);
   }
 
   status(): RaftStatus {

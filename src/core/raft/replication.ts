@@ -89,6 +89,32 @@ export function afterCommit(raft: Raft): void {
   });
 }
 
+/**
+ * Lazy propagation: followers that acknowledged every append we sent, so none is on its way to
+ * tell them more, and were sent entries beyond the commit index they were last told. A follower
+ * with appends in flight learns the commit index from the next one (under load, there always is
+ * one); a follower being probed learns it from heartbeats.
+ */
+function followersBehindOnCommit(raft: Raft): NodeId[] {
+  const behind: NodeId[] = [];
+  if (raft.role !== 'leader') return behind;
+  raft.tracker.visit((id, progress) => {
+    const idle = progress.state === 'replicate' && progress.inflights.count === 0;
+    if (id !== raft.id && idle && progress.canBumpCommit(raft.log.committed)) behind.push(id);
+  });
+  return behind;
+}
+
+/** Whether some idle follower has not been told the current commit index (lazy propagation). */
+export function commitUnpropagated(raft: Raft): boolean {
+  return followersBehindOnCommit(raft).length > 0;
+}
+
+/** Tells idle followers that were not told the current commit index yet, with an append of its own. */
+export function propagateCommit(raft: Raft): void {
+  for (const id of followersBehindOnCommit(raft)) sendAppend(raft, id, true);
+}
+
 export function handleAppendResponse(raft: Raft, message: Message, progress: Progress): void {
   progress.recentActive = true;
   if (message.reject) {
