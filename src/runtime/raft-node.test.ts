@@ -29,11 +29,11 @@ interface TestMember {
 }
 
 /** `stateDirectory`: lmdb state under it (a durable state machine); omitted = memory state. */
-function createMember(network: MemoryNetwork, id: number, seeds: Map<number, string>, storage = new MemoryStorage(), stateDirectory?: string): TestMember {
+function createMember(network: MemoryNetwork, id: number, seeds: Map<number, string>, storage = new MemoryStorage(), stateDirectory?: string, tickMs = 5): TestMember {
   const state = openNodeState(stateDirectory === undefined ? {} : { path: join(stateDirectory, `node-${id}`) });
   const transport = network.createTransport(id);
   const node = new RaftNode({
-    id, storage, transport, state: state.state, members: state.members, tickMs: 5, electionTimeoutTicks: 10,
+    id, storage, transport, state: state.state, members: state.members, tickMs, electionTimeoutTicks: 10,
     seedPeers: seeds, requestTimeoutMs: 3000, snapshotEveryEntries: 200, entriesKeptAfterSnapshot: 20,
     // The leader holds entries for a follower behind it up to 4 x this: an isolated one here
     // falls behind that within a few hundred puts, and gets a snapshot.
@@ -50,15 +50,15 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000)
   }
 }
 
-async function formCluster(network: MemoryNetwork, size: number, stateDirectory?: string): Promise<TestMember[]> {
-  const first = createMember(network, 1, new Map(), new MemoryStorage(), stateDirectory);
+async function formCluster(network: MemoryNetwork, size: number, stateDirectory?: string, tickMs?: number): Promise<TestMember[]> {
+  const first = createMember(network, 1, new Map(), new MemoryStorage(), stateDirectory, tickMs);
   await bootstrapCluster(first.storage, 1, { peer: 'node-1', client: 'http-1' });
   const members = [first];
   await startTransport(first);
   first.node.start();
   await waitFor(() => first.node.role === 'leader', 'the founder to lead');
   for (let id = 2; id <= size; id++) {
-    const member = createMember(network, id, new Map([[1, 'node-1']]), new MemoryStorage(), stateDirectory);
+    const member = createMember(network, id, new Map([[1, 'node-1']]), new MemoryStorage(), stateDirectory, tickMs);
     await startTransport(member);
     member.node.start();
     members.push(member);
@@ -106,6 +106,32 @@ test('a 3-node cluster forms, replicates writes, and serves linearizable reads o
       assert.equal(read(member.state.kv, 'b'), '2', `node ${member.id} reads the write after a read barrier`);
     }
     assert.deepEqual([...members[0]!.state.members.members().keys()].sort(), [1, 2, 3]);
+  } finally {
+    await stopAll(members, network);
+  }
+});
+
+test('followers learn commit indexes from the next append while writes come, and from an append of its own once they stop', async () => {
+  const network = new MemoryNetwork();
+  // Heartbeats every 100 ms, as in production (an answer to one may bring an empty append too).
+  const members = await formCluster(network, 3, undefined, 50);
+  try {
+    const leader = members.find((member) => member.node.role === 'leader')!;
+    const emptyAppends: { to: number; commit: number }[] = [];
+    network.setDropFilter((message) => {
+      if (message.from === leader.id && message.type === 'append' && message.entries.length === 0) emptyAppends.push({ to: message.to, commit: message.commit });
+      return false; // a tap: nothing is dropped
+    });
+    const writes = 50;
+    for (let position = 0; position < writes; position++) await leader.node.propose(put(`lazy${position}`, 'v'));
+    // Eager propagation sends each follower an empty append per write; a stall of the machine
+    // longer than RAFT_NODE_DEFAULTS.commitPropagationDelayMs between two writes may send one.
+    assert.ok(emptyAppends.length < writes / 5, `${emptyAppends.length} empty appends during ${writes} writes`);
+    const lastIndex = leader.node.raftStatus().commit;
+    // Heartbeats carry commit indexes too, but as heartbeats: the followers
+    // must get an append carrying the last one once the leader has had nothing to propose.
+    await waitFor(() => [2, 3].every((id) => emptyAppends.some((append) => append.to === id && append.commit >= lastIndex)), 'an empty append with the last commit index to each follower');
+    await waitFor(() => members.every((member) => member.state.state.appliedIndex() >= lastIndex), 'every node to apply the last write');
   } finally {
     await stopAll(members, network);
   }

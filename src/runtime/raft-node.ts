@@ -48,12 +48,14 @@ export interface RaftNodeOptions {
   readonly pendingRequestsMax?: number;
   readonly proposalBatchBytesMax?: number;
   /**
-   * Followers learn the commit index from the next append or heartbeat, not from an empty append
-   * of its own (RaftConfig.lazyCommitPropagation). Measured on 3 local nodes: about 12% less CPU
-   * per put at 256 clients and per MB of Kafka produce, because every write otherwise cost each
-   * follower a second wakeup and the leader a second acknowledgement.
+   * A follower learns a new commit index from the next append; only once the leader has proposed
+   * nothing for this many milliseconds do idle followers get an empty append carrying it
+   * (RaftConfig.lazyCommitPropagation). 0: an empty append after every commit (etcd's way).
+   * Under load this halves the peer messages of a write, each of which woke a follower and came
+   * back as an acknowledgement. Clients are answered by the leader, so their latency does not
+   * depend on it; a follower applies the last writes of a burst up to about twice this later.
    */
-  readonly lazyCommitPropagation?: boolean;
+  readonly commitPropagationDelayMs?: number;
   /** Peers to talk to before this node has a membership of its own (a node joining a cluster). */
   readonly seedPeers?: ReadonlyMap<number, string>;
   /** Addresses this node uses for some peers instead of the replicated ones (fault-injection proxies). */
@@ -77,7 +79,7 @@ export const RAFT_NODE_DEFAULTS = {
   bytesKeptAfterSnapshot: 16 * 1024 * 1024,
   pendingRequestsMax: 100_000,
   proposalBatchBytesMax: 4 * 1024 * 1024,
-  lazyCommitPropagation: true,
+  commitPropagationDelayMs: 10,
 } as const;
 
 export interface NodeCounters {
@@ -117,6 +119,9 @@ export class RaftNode {
   private readonly roleListeners = new Set<Listener<{ role: RoleName; leaderId: number; term: number }>>();
   private readonly appliedListeners = new Set<Listener<number>>();
   private tickTimer: TimerHandle | undefined;
+  private commitPropagationTimer: TimerHandle | undefined;
+  /** When this node last proposed entries as leader (clock milliseconds). */
+  private lastProposedAt = Number.NEGATIVE_INFINITY;
   private pumpScheduled = false;
   private pumping = false;
   private stopped = false;
@@ -162,7 +167,7 @@ export class RaftNode {
     this.raw = new RawNode({
       id: this.id, storage: coreStorage, random: this.options.random, appliedIndex: state.appliedIndex(),
       electionTimeoutTicks: this.options.electionTimeoutTicks, heartbeatIntervalTicks: this.options.heartbeatIntervalTicks,
-      lazyCommitPropagation: this.options.lazyCommitPropagation,
+      lazyCommitPropagation: this.options.commitPropagationDelayMs > 0,
       logger: {
         info: (message) => this.logger.info({ node: this.id }, message),
         warn: (message) => this.logger.warn({ node: this.id }, message),
@@ -201,6 +206,7 @@ export class RaftNode {
     if (this.stopped) return;
     this.stopped = true;
     if (this.tickTimer !== undefined) this.clock.clearTimer(this.tickTimer);
+    if (this.commitPropagationTimer !== undefined) this.clock.clearTimer(this.commitPropagationTimer);
     const error = new NodeError('stopped', 'the node is shutting down');
     this.proposals.failAll(error);
     this.reads.failAll(error);
@@ -257,6 +263,7 @@ export class RaftNode {
     if (this.stopped) return;
     try {
       action();
+      this.scheduleCommitPropagation();
       this.serveWhileBusy();
     } catch (error) {
       // A broken invariant (e.g. a leader claiming we hold entries we lost): stop, never limp on.
@@ -284,6 +291,22 @@ export class RaftNode {
     this.reads.appliedThrough(this.options.state.appliedIndex());
   }
 
+  /**
+   * Lazy commit propagation: once the leader has proposed nothing for commitPropagationDelayMs,
+   * idle followers that no append told of the commit index get an append of their own. While
+   * writes keep coming, each append carries the commit index, and nothing extra is sent.
+   */
+  private scheduleCommitPropagation(delayMs = this.options.commitPropagationDelayMs): void {
+    if (this.commitPropagationTimer !== undefined || delayMs === 0) return;
+    if (!this.raw.commitUnpropagated()) return;
+    this.commitPropagationTimer = this.clock.setTimer(() => {
+      this.commitPropagationTimer = undefined;
+      const quietMs = this.clock.now() - this.lastProposedAt;
+      if (quietMs < this.options.commitPropagationDelayMs) this.scheduleCommitPropagation(this.options.commitPropagationDelayMs - quietMs);
+      else this.withCore(() => this.raw.propagateCommit());
+    }, delayMs);
+  }
+
   schedulePump(): void {
     if (this.pumpScheduled || this.stopped) return;
     this.pumpScheduled = true;
@@ -308,6 +331,7 @@ export class RaftNode {
         if (ready.softState !== undefined) this.onRoleChange();
         await this.processor.process(ready, this.raw.role === 'leader');
         this.raw.advance();
+        this.scheduleCommitPropagation();
         this.reads.appliedThrough(this.options.state.appliedIndex());
         (await this.snapshotter.maybeStart(this.raw))?.written.then(
           () => this.counters.snapshotsTaken++,
@@ -338,6 +362,7 @@ export class RaftNode {
     }
     const batch = this.proposals.takeBatch();
     const result = this.raw.proposeBatch(batch.map((proposal) => proposal.data));
+    this.lastProposedAt = this.clock.now();
     if (result.ok) {
       this.proposals.proposedAt(batch, result.index, result.term);
     } else if (result.reason === 'uncommitted-limit') {

@@ -32,6 +32,12 @@ export async function handleMetadata(context: RequestContext, request: MetadataR
   const missing = creatable ? names.filter((name) => parts.log.describeTopic(name) === undefined) : [];
   // Without a leader nothing can be created: answer at once (LEADER_NOT_AVAILABLE, retriable) rather than hold the request.
   if (missing.length > 0 && core.view().leaderId !== -1) await core.autoCreate(missing);
+  else if (!creatable && parts !== undefined && names !== null && core.view().leaderId !== -1) {
+    // A topic created through another node may not be applied here yet (followers learn of
+    // commits a little later): confirm its absence with a read barrier, so that every topic whose
+    // creation was acknowledged before this request is in the answer.
+    await core.seeTopics(names);
+  }
   const view = core.view();
   const all = parts === undefined ? [] : parts.log.listTopics().map((topic) => topic.name);
   return {
