@@ -10,6 +10,7 @@ import type { DurableStorage } from '../storage/index.ts';
 import type { Transport } from '../transport/index.ts';
 import { SYSTEM_CLOCK } from '../util/clock.ts';
 import type { Clock, TimerHandle } from '../util/clock.ts';
+import { CommitPropagation } from './commit-propagation.ts';
 import { NodeError } from './errors.ts';
 import { Forwarder } from './forwarding.ts';
 import type { NodeLogger } from './logger.ts';
@@ -119,9 +120,7 @@ export class RaftNode {
   private readonly roleListeners = new Set<Listener<{ role: RoleName; leaderId: number; term: number }>>();
   private readonly appliedListeners = new Set<Listener<number>>();
   private tickTimer: TimerHandle | undefined;
-  private commitPropagationTimer: TimerHandle | undefined;
-  /** When this node last proposed entries as leader (clock milliseconds). */
-  private lastProposedAt = Number.NEGATIVE_INFINITY;
+  private readonly commitPropagation: CommitPropagation;
   private pumpScheduled = false;
   private pumping = false;
   private stopped = false;
@@ -145,6 +144,11 @@ export class RaftNode {
       },
       onWanted: () => this.schedulePump(),
       now: () => this.clock.now(),
+    });
+    this.commitPropagation = new CommitPropagation({
+      clock: this.clock, delayMs: this.options.commitPropagationDelayMs,
+      unpropagated: () => this.raw.commitUnpropagated(),
+      propagate: () => this.withCore(() => this.raw.propagateCommit()),
     });
     this.processor = new ReadyProcessor({
       storage: options.storage, transport: options.transport, state: options.state, bugs: options.runtimeBugs ?? new Set(),
@@ -206,7 +210,7 @@ export class RaftNode {
     if (this.stopped) return;
     this.stopped = true;
     if (this.tickTimer !== undefined) this.clock.clearTimer(this.tickTimer);
-    if (this.commitPropagationTimer !== undefined) this.clock.clearTimer(this.commitPropagationTimer);
+    this.commitPropagation.stop();
     const error = new NodeError('stopped', 'the node is shutting down');
     this.proposals.failAll(error);
     this.reads.failAll(error);
@@ -263,7 +267,7 @@ export class RaftNode {
     if (this.stopped) return;
     try {
       action();
-      this.scheduleCommitPropagation();
+      this.commitPropagation.schedule();
       this.serveWhileBusy();
     } catch (error) {
       // A broken invariant (e.g. a leader claiming we hold entries we lost): stop, never limp on.
@@ -291,22 +295,6 @@ export class RaftNode {
     this.reads.appliedThrough(this.options.state.appliedIndex());
   }
 
-  /**
-   * Lazy commit propagation: once the leader has proposed nothing for commitPropagationDelayMs,
-   * idle followers that no append told of the commit index get an append of their own. While
-   * writes keep coming, each append carries the commit index, and nothing extra is sent.
-   */
-  private scheduleCommitPropagation(delayMs = this.options.commitPropagationDelayMs): void {
-    if (this.commitPropagationTimer !== undefined || delayMs === 0) return;
-    if (!this.raw.commitUnpropagated()) return;
-    this.commitPropagationTimer = this.clock.setTimer(() => {
-      this.commitPropagationTimer = undefined;
-      const quietMs = this.clock.now() - this.lastProposedAt;
-      if (quietMs < this.options.commitPropagationDelayMs) this.scheduleCommitPropagation(this.options.commitPropagationDelayMs - quietMs);
-      else this.withCore(() => this.raw.propagateCommit());
-    }, delayMs);
-  }
-
   schedulePump(): void {
     if (this.pumpScheduled || this.stopped) return;
     this.pumpScheduled = true;
@@ -331,7 +319,7 @@ export class RaftNode {
         if (ready.softState !== undefined) this.onRoleChange();
         await this.processor.process(ready, this.raw.role === 'leader');
         this.raw.advance();
-        this.scheduleCommitPropagation();
+        this.commitPropagation.schedule();
         this.reads.appliedThrough(this.options.state.appliedIndex());
         (await this.snapshotter.maybeStart(this.raw))?.written.then(
           () => this.counters.snapshotsTaken++,
@@ -362,7 +350,7 @@ export class RaftNode {
     }
     const batch = this.proposals.takeBatch();
     const result = this.raw.proposeBatch(batch.map((proposal) => proposal.data));
-    this.lastProposedAt = this.clock.now();
+    this.commitPropagation.proposed();
     if (result.ok) {
       this.proposals.proposedAt(batch, result.index, result.term);
     } else if (result.reason === 'uncommitted-limit') {
