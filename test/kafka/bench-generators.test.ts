@@ -45,6 +45,22 @@ test('the lean consumer stops at --messages', async () => {
   assert.ok(figures.messages >= 30 && figures.messages <= produced, `${figures.messages} messages`);
 });
 
+test('the lean consumer follows a leader that moves between two Fetches, and still reads every message once', async () => {
+  const before = cluster.leader();
+  const target = cluster.followers()[0]!;
+  const figures = await runLeanConsumeLoad({
+    brokers: cluster.bootstrapFromFollower(), topic: 'bench', messages: 10_000_000, timeoutMs: 30_000,
+    // Between ListOffsets and the first Fetch: that Fetch reaches the old leader and is refused.
+    beforeFetch: async (fetch) => {
+      if (fetch === 1) await before.raft.transferLeadership(target.id);
+    },
+  });
+  assert.equal(cluster.leader().id, target.id, 'the leader moved');
+  assert.ok(figures.errors >= 1, 'the old leader refused a Fetch');
+  assert.equal(figures.messages, produced);
+  assert.equal(figures.bytes, produced * MESSAGE_BYTES);
+});
+
 test('the kafkajs consumer reads the same', async () => {
   const figures = await runConsumeLoad({ brokers: cluster.bootstrapFromFollower(), topic: 'bench', messages: 10_000_000, timeoutMs: 30_000 });
   assert.equal(figures.messages, produced);

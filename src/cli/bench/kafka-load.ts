@@ -122,6 +122,8 @@ export interface ConsumeLoadOptions {
   readonly messages: number;
   readonly timeoutMs: number;
   readonly onProgress?: (progress: { elapsedMs: number; messages: number; errors: number }) => void;
+  /** Called before each Fetch of the lean consumer (numbered from 1); tests move the leader here. */
+  readonly beforeFetch?: (fetch: number) => Promise<void>;
 }
 
 /** Messages currently in the topic (sum over partitions of high watermark minus log start). */

@@ -1,6 +1,7 @@
 // A minimal Kafka consume load generator on Cairn's own protocol codecs: one connection to the
 // partitions' leader, Fetch v11 for every partition at its next offset, one request at a time
-// (a consumer's next offsets depend on the last answer). Each batch's CRC-32C is checked and its
+// (a consumer's next offsets depend on the last answer). When the leader moves (NOT_LEADER_OR_FOLLOWER
+// or a closed connection) it asks the cluster for the new one and goes on from its cursors. Each batch's CRC-32C is checked and its
 // records are decoded; offsets must follow each other without gaps or repeats, or the run fails.
 // kafkajs (`--client kafkajs`) spends more CPU per message than the broker does to serve it, so
 // on a small machine it measured the client more than the broker.
@@ -9,6 +10,7 @@ import type { FetchResponse, ListOffsetsResponse } from '../../protocol/kafka/in
 import type { ConsumeLoadOptions, LoadFigures } from './kafka-load.ts';
 import { loadFigures } from './kafka-load.ts';
 import { KafkaConnection, topicLayout } from './lean-connection.ts';
+import type { TopicLayout } from './lean-connection.ts';
 
 const FETCH_VERSION = 11;
 const LIST_OFFSETS_VERSION = 1;
@@ -18,6 +20,10 @@ const FETCH_PARTITION_MAX_BYTES = 16 * 1024 * 1024;
 const FETCH_MAX_WAIT_MS = 500;
 /** A partition error is retried by fetching again; this many in one run end it. */
 const PARTITION_ERRORS_MAX = 100;
+const NOT_LEADER_OR_FOLLOWER = 6;
+/** Leader moves followed in one run before it gives up (each waits a little for an election). */
+const LEADER_MOVES_MAX = 10;
+const LEADER_MOVE_WAIT_MS = 200;
 const EARLIEST = -2n;
 const LATEST = -1n;
 
@@ -71,15 +77,55 @@ function consumeRecords(topic: string, cursor: PartitionCursor, records: Uint8Ar
   }
 }
 
+/** Asks each broker in turn for the topic's leader, after a pause that lets an election finish. */
+async function findMovedLeader(brokers: readonly string[], topic: string, move: number): Promise<TopicLayout> {
+  if (move > LEADER_MOVES_MAX) throw new Error(`${topic}: the partitions' leader moved ${LEADER_MOVES_MAX} times in one run; is the cluster stable?`);
+  await new Promise((resolve) => setTimeout(resolve, LEADER_MOVE_WAIT_MS));
+  let lastError: unknown;
+  for (const broker of brokers) {
+    try {
+      return await topicLayout([broker], topic);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+/** Fetches at the open cursors once and counts what came; 'moved' when the answer says (or the connection shows) that the leader moved. */
+async function fetchOnce(connection: KafkaConnection, topic: string, cursors: PartitionCursor[], tally: { messages: number; bytes: number; errors: number }): Promise<'moved' | undefined> {
+  const open = cursors.filter((cursor) => cursor.next < cursor.end);
+  let response: FetchResponse;
+  try {
+    response = await connection.send(fetchFrame(topic, open), API_KEY.Fetch, FETCH_VERSION) as FetchResponse;
+  } catch {
+    tally.errors++;
+    return 'moved';
+  }
+  if (response.errorCode !== 0) throw new Error(`Fetch failed with Kafka error ${response.errorCode}`);
+  let moved = false;
+  for (const partition of response.responses[0]?.partitions ?? []) {
+    const cursor = cursors.find((item) => item.partition === partition.partitionIndex);
+    if (cursor === undefined) continue;
+    if (partition.errorCode !== 0) {
+      if (++tally.errors >= PARTITION_ERRORS_MAX) throw new Error(`${topic}/${partition.partitionIndex}: Fetch keeps failing (Kafka error ${partition.errorCode}); is the cluster changing leaders?`);
+      moved ||= partition.errorCode === NOT_LEADER_OR_FOLLOWER;
+      continue;
+    }
+    if (partition.records !== null) consumeRecords(topic, cursor, partition.records, tally);
+  }
+  return moved ? 'moved' : undefined;
+}
+
 /** Reads the topic from its first offsets to the ends it had at the start, as fast as the broker serves it. */
 export async function runLeanConsumeLoad(options: ConsumeLoadOptions): Promise<LoadFigures> {
   const layout = await topicLayout(options.brokers, options.topic);
-  const connection = await KafkaConnection.open(layout.leader);
-  const tally = { messages: 0, bytes: 0 };
-  let errors = 0;
+  let connection = await KafkaConnection.open(layout.leader);
+  const tally = { messages: 0, bytes: 0, errors: 0 };
+  let leaderMoves = 0;
   let startedAt = 0;
   let cpuAtStart = process.cpuUsage();
-  const progressTimer = setInterval(() => options.onProgress?.({ elapsedMs: startedAt === 0 ? 0 : performance.now() - startedAt, ...tally, errors }), 1000);
+  const progressTimer = setInterval(() => options.onProgress?.({ elapsedMs: startedAt === 0 ? 0 : performance.now() - startedAt, ...tally }), 1000);
   try {
     const starts = await listOffsets(connection, options.topic, layout.partitions, EARLIEST);
     const ends = await listOffsets(connection, options.topic, layout.partitions, LATEST);
@@ -90,23 +136,15 @@ export async function runLeanConsumeLoad(options: ConsumeLoadOptions): Promise<L
     startedAt = performance.now();
     cpuAtStart = process.cpuUsage();
     const deadline = startedAt + options.timeoutMs;
-    while (tally.messages < wanted && performance.now() < deadline) {
-      const open = cursors.filter((cursor) => cursor.next < cursor.end);
-      const response = await connection.send(fetchFrame(options.topic, open), API_KEY.Fetch, FETCH_VERSION) as FetchResponse;
-      if (response.errorCode !== 0) throw new Error(`Fetch failed with Kafka error ${response.errorCode}`);
-      for (const partition of response.responses[0]?.partitions ?? []) {
-        const cursor = cursors.find((item) => item.partition === partition.partitionIndex);
-        if (cursor === undefined) continue;
-        if (partition.errorCode !== 0) {
-          if (++errors >= PARTITION_ERRORS_MAX) throw new Error(`${options.topic}/${partition.partitionIndex}: Fetch keeps failing (Kafka error ${partition.errorCode}); is the cluster changing leaders?`);
-          continue;
-        }
-        if (partition.records !== null) consumeRecords(options.topic, cursor, partition.records, tally);
-      }
+    for (let fetches = 1; tally.messages < wanted && performance.now() < deadline; fetches++) {
+      await options.beforeFetch?.(fetches);
+      if (await fetchOnce(connection, options.topic, cursors, tally) !== 'moved') continue;
+      connection.close();
+      connection = await KafkaConnection.open((await findMovedLeader(options.brokers, options.topic, ++leaderMoves)).leader);
     }
   } finally {
     clearInterval(progressTimer);
     connection.close();
   }
-  return loadFigures(tally.messages, tally.bytes, errors, startedAt === 0 ? performance.now() : startedAt, cpuAtStart);
+  return loadFigures(tally.messages, tally.bytes, tally.errors, startedAt === 0 ? performance.now() : startedAt, cpuAtStart);
 }
