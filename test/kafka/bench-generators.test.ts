@@ -66,3 +66,22 @@ test('the kafkajs consumer reads the same', async () => {
   assert.equal(figures.messages, produced);
   assert.equal(figures.bytes, produced * MESSAGE_BYTES);
 });
+
+test('the lean producer follows a leader that moves mid-run: a few refused requests, then acknowledgements again', async () => {
+  const before = cluster.leader();
+  const target = cluster.followers()[0]!;
+  const moving = new Promise<void>((resolve, reject) => {
+    setTimeout(() => before.raft.transferLeadership(target.id).then(resolve, reject), 400);
+  });
+  const figures = await runLeanProduceLoad({
+    brokers: cluster.bootstrapFromFollower(), topic: 'bench-moves', partitions: 3, messageBytes: MESSAGE_BYTES, batch: 20, inFlight: 4,
+    durationMs: 1_500, acks: -1, idempotent: false, compression: 'none',
+  });
+  await moving;
+  assert.equal(cluster.leader().id, target.id, 'the leader moved');
+  // Without following the leader, every request after the move is refused: thousands of errors.
+  assert.ok(figures.errors <= 20, `${figures.errors} refused requests`);
+  const read = await runLeanConsumeLoad({ brokers: cluster.bootstrapFromFollower(), topic: 'bench-moves', messages: 10_000_000, timeoutMs: 30_000 });
+  // A refused request may still have been committed, so the topic may hold more than was acknowledged.
+  assert.ok(read.messages >= figures.messages && figures.messages > 0, `${figures.messages} acknowledged, ${read.messages} read`);
+});

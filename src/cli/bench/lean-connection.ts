@@ -92,3 +92,23 @@ export async function topicLayout(brokers: readonly string[], topic: string): Pr
     connection.close();
   }
 }
+
+/** Leader moves a load generator follows in one run before it gives up. */
+const LEADER_MOVES_MAX = 10;
+/** Time for an election to finish before asking who leads now. */
+const LEADER_MOVE_WAIT_MS = 200;
+
+/** After the `move`th leader move of a run and a pause, asks each broker in turn (one may be the node that just failed) for the topic's layout. */
+export async function findMovedLeader(brokers: readonly string[], topic: string, move: number): Promise<TopicLayout> {
+  if (move > LEADER_MOVES_MAX) throw new Error(`${topic}: the partitions' leader moved ${LEADER_MOVES_MAX} times in one run; is the cluster stable?`);
+  await new Promise((resolve) => setTimeout(resolve, LEADER_MOVE_WAIT_MS));
+  let lastError: unknown;
+  for (const broker of brokers) {
+    try {
+      return await topicLayout([broker], topic);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  throw lastError;
+}

@@ -5,12 +5,11 @@
 // records are decoded; offsets must follow each other without gaps or repeats, or the run fails.
 // kafkajs (`--client kafkajs`) spends more CPU per message than the broker does to serve it, so
 // on a small machine it measured the client more than the broker.
-import { API_KEY, encodeRequestFrame, decodeRecords, readRecordBatches } from '../../protocol/kafka/index.ts';
+import { API_KEY, KAFKA_ERROR, encodeRequestFrame, decodeRecords, readRecordBatches } from '../../protocol/kafka/index.ts';
 import type { FetchResponse, ListOffsetsResponse } from '../../protocol/kafka/index.ts';
 import type { ConsumeLoadOptions, LoadFigures } from './kafka-load.ts';
 import { loadFigures } from './kafka-load.ts';
-import { KafkaConnection, topicLayout } from './lean-connection.ts';
-import type { TopicLayout } from './lean-connection.ts';
+import { KafkaConnection, findMovedLeader, topicLayout } from './lean-connection.ts';
 
 const FETCH_VERSION = 11;
 const LIST_OFFSETS_VERSION = 1;
@@ -20,10 +19,6 @@ const FETCH_PARTITION_MAX_BYTES = 16 * 1024 * 1024;
 const FETCH_MAX_WAIT_MS = 500;
 /** A partition error is retried by fetching again; this many in one run end it. */
 const PARTITION_ERRORS_MAX = 100;
-const NOT_LEADER_OR_FOLLOWER = 6;
-/** Leader moves followed in one run before it gives up (each waits a little for an election). */
-const LEADER_MOVES_MAX = 10;
-const LEADER_MOVE_WAIT_MS = 200;
 const EARLIEST = -2n;
 const LATEST = -1n;
 
@@ -77,21 +72,6 @@ function consumeRecords(topic: string, cursor: PartitionCursor, records: Uint8Ar
   }
 }
 
-/** Asks each broker in turn for the topic's leader, after a pause that lets an election finish. */
-async function findMovedLeader(brokers: readonly string[], topic: string, move: number): Promise<TopicLayout> {
-  if (move > LEADER_MOVES_MAX) throw new Error(`${topic}: the partitions' leader moved ${LEADER_MOVES_MAX} times in one run; is the cluster stable?`);
-  await new Promise((resolve) => setTimeout(resolve, LEADER_MOVE_WAIT_MS));
-  let lastError: unknown;
-  for (const broker of brokers) {
-    try {
-      return await topicLayout([broker], topic);
-    } catch (error) {
-      lastError = error;
-    }
-  }
-  throw lastError;
-}
-
 /** Fetches at the open cursors once and counts what came; 'moved' when the answer says (or the connection shows) that the leader moved. */
 async function fetchOnce(connection: KafkaConnection, topic: string, cursors: PartitionCursor[], tally: { messages: number; bytes: number; errors: number }): Promise<'moved' | undefined> {
   const open = cursors.filter((cursor) => cursor.next < cursor.end);
@@ -109,7 +89,7 @@ async function fetchOnce(connection: KafkaConnection, topic: string, cursors: Pa
     if (cursor === undefined) continue;
     if (partition.errorCode !== 0) {
       if (++tally.errors >= PARTITION_ERRORS_MAX) throw new Error(`${topic}/${partition.partitionIndex}: Fetch keeps failing (Kafka error ${partition.errorCode}); is the cluster changing leaders?`);
-      moved ||= partition.errorCode === NOT_LEADER_OR_FOLLOWER;
+      moved ||= partition.errorCode === KAFKA_ERROR.NOT_LEADER_OR_FOLLOWER;
       continue;
     }
     if (partition.records !== null) consumeRecords(topic, cursor, partition.records, tally);

@@ -3,19 +3,51 @@
 // identical batches are fine), Produce v7 requests pipelined up to a bound. A general client
 // (kafkajs) spends more CPU per message than the broker does, and on a small machine the
 // generator must not be the bottleneck it claims to measure; `--client kafkajs` keeps that option.
+// When the leader moves, the senders wait for one shared look-up of the new leader and go on there.
 import { build } from 'hdr-histogram-js';
-import { API_KEY, buildRecordBatch, encodeRequestFrame } from '../../protocol/kafka/index.ts';
+import { API_KEY, KAFKA_ERROR, buildRecordBatch, encodeRequestFrame } from '../../protocol/kafka/index.ts';
 import type { ProduceResponse } from '../../protocol/kafka/index.ts';
 import type { ProduceFigures, ProduceLoadOptions } from './kafka-load.ts';
 import { ensureTopic } from './kafka-load.ts';
-import { KafkaConnection, topicLayout } from './lean-connection.ts';
+import { KafkaConnection, findMovedLeader, topicLayout } from './lean-connection.ts';
 
 const PRODUCE_VERSION = 7;
+
+/** The connection to the current leader, replaced once per leader move however many senders notice it. */
+class LeaderConnection {
+  private moves = 0;
+  private moving: Promise<void> | undefined;
+  private readonly brokers: readonly string[];
+  private readonly topic: string;
+  current: KafkaConnection;
+
+  private constructor(brokers: readonly string[], topic: string, current: KafkaConnection) {
+    this.brokers = brokers;
+    this.topic = topic;
+    this.current = current;
+  }
+
+  static async open(brokers: readonly string[], topic: string): Promise<LeaderConnection> {
+    return new LeaderConnection(brokers, topic, await KafkaConnection.open((await topicLayout(brokers, topic)).leader));
+  }
+
+  /** Called by a sender that saw `stale` fail; senders that saw the same connection share one look-up. */
+  async moved(stale: KafkaConnection): Promise<void> {
+    if (stale !== this.current) return;
+    this.moving ??= this.reconnect().finally(() => { this.moving = undefined; });
+    await this.moving;
+  }
+
+  private async reconnect(): Promise<void> {
+    this.current.close();
+    this.current = await KafkaConnection.open((await findMovedLeader(this.brokers, this.topic, ++this.moves)).leader);
+  }
+}
 
 export async function runLeanProduceLoad(options: ProduceLoadOptions): Promise<ProduceFigures> {
   if (options.idempotent || options.compression !== 'none') throw new Error('the lean producer sends plain batches; use --client kafkajs for idempotence or compression');
   await ensureTopic(options.brokers, options.topic, options.partitions);
-  const connection = await KafkaConnection.open((await topicLayout(options.brokers, options.topic)).leader);
+  const connection = await LeaderConnection.open(options.brokers, options.topic);
   const value = new Uint8Array(options.messageBytes).fill(0x78);
   const records = Array.from({ length: options.batch }, (_, position) => ({ key: new TextEncoder().encode(`key-${position}`), value, offsetDelta: position }));
   const frames = Array.from({ length: options.partitions }, (_, partition) => encodeRequestFrame(0, 'cairn-bench', PRODUCE_VERSION, {
@@ -32,24 +64,29 @@ export async function runLeanProduceLoad(options: ProduceLoadOptions): Promise<P
   const sender = async (worker: number): Promise<void> => {
     for (let sequence = worker; performance.now() < deadline; sequence += options.inFlight) {
       const begin = performance.now();
+      const used = connection.current;
+      let outcome: 'ok' | 'failed' | 'moved';
       try {
-        const response = await connection.send(frames[sequence % frames.length]!, API_KEY.Produce, PRODUCE_VERSION) as ProduceResponse;
-        const failed = response.responses.some((topic) => topic.partitionResponses.some((partition) => partition.errorCode !== 0));
-        if (failed) errors++;
-        else {
-          messages += options.batch;
-          histogram.recordValue(Math.max(1, Math.round((performance.now() - begin) * 1000)));
-        }
+        const response = await used.send(frames[sequence % frames.length]!, API_KEY.Produce, PRODUCE_VERSION) as ProduceResponse;
+        const codes = response.responses.flatMap((topic) => topic.partitionResponses.map((partition) => partition.errorCode));
+        outcome = codes.every((code) => code === 0) ? 'ok' : codes.includes(KAFKA_ERROR.NOT_LEADER_OR_FOLLOWER) ? 'moved' : 'failed';
       } catch {
-        errors++;
+        outcome = 'moved';
       }
+      if (outcome === 'ok') {
+        messages += options.batch;
+        histogram.recordValue(Math.max(1, Math.round((performance.now() - begin) * 1000)));
+        continue;
+      }
+      errors++;
+      if (outcome === 'moved') await connection.moved(used);
     }
   };
   try {
     await Promise.all(Array.from({ length: options.inFlight }, (_, worker) => sender(worker)));
   } finally {
     clearInterval(progressTimer);
-    connection.close();
+    connection.current.close();
   }
   const elapsedMs = performance.now() - startedAt;
   const cpu = process.cpuUsage(cpuAtStart);
