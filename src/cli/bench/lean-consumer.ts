@@ -1,8 +1,9 @@
 // A minimal Kafka consume load generator on Cairn's own protocol codecs: one connection to the
 // partitions' leader, Fetch v11 for every partition at its next offset, one request at a time
-// (a consumer's next offsets depend on the last answer). When the leader moves (NOT_LEADER_OR_FOLLOWER
-// or a closed connection) it asks the cluster for the new one and goes on from its cursors. Each batch's CRC-32C is checked and its
-// records are decoded; offsets must follow each other without gaps or repeats, or the run fails.
+// (a consumer's next offsets depend on the last answer). When the leader moves
+// (NOT_LEADER_OR_FOLLOWER or a closed connection) it asks the cluster for the new one and goes on
+// from its cursors. Each batch's CRC-32C is checked and its records are decoded; offsets must
+// follow each other without gaps or repeats, or the run fails.
 // kafkajs (`--client kafkajs`) spends more CPU per message than the broker does to serve it, so
 // on a small machine it measured the client more than the broker.
 import { API_KEY, KAFKA_ERROR, encodeRequestFrame, decodeRecords, readRecordBatches } from '../../protocol/kafka/index.ts';
