@@ -1,10 +1,9 @@
 // Applying an append (Produce): per partition, re-check the batch header, apply the idempotent
-// producer's rules, assign offsets by rewriting baseOffset on a copy (the CRC does not cover it),
-// and store the batch with its info and time-index entry. Offsets are the partition's end offset
+// producer's rules, assign offsets, and store the batch (as the producer sent it: its baseOffset
+// field is set when it is read, see reader.ts) with its info and time-index entry. Offsets are the partition's end offset
 // at apply: the same on every replica.
 import { assert } from '../../core/assert.ts';
 import { KAFKA_ERROR } from '../../protocol/kafka/errors.ts';
-import { setBaseOffset } from '../../protocol/kafka/record-batch.ts';
 import { EMPTY_BYTES, uint64Bytes } from '../kv/encoding.ts';
 import { checkBatchSize, parseAppendHeader } from './batch-check.ts';
 import type { AppendHeader } from './batch-check.ts';
@@ -57,13 +56,14 @@ function readProducer(context: LogContext, state: PartitionState, producerId: nu
 function storeBatch(context: LogContext, state: PartitionState, records: Uint8Array, header: AppendHeader, baseOffset: number, timestampMs: number): void {
   const endOffset = baseOffset + header.recordCount;
   assert(Number.isSafeInteger(endOffset), 'log: partition offsets passed 2^53');
-  // A copy: the command bytes are a view into the Raft entry, which must stay as it was. The
-  // store may keep this copy as it is (handed over) rather than copy the batch once more.
-  const batch = Uint8Array.prototype.slice.call(records);
-  setBaseOffset(batch, 0, BigInt(baseOffset));
+  // The producer's bytes as they came: a view into the Raft entry, which never changes, so the
+  // store may keep it (handed over) until it writes it. The batch's base offset field is left as
+  // the producer sent it and set when the batch is read (reader.ts), from the batch's key: copying
+  // every batch here to set it was one more pass over every produced byte on every replica, and
+  // those copies, alive until the store's next flush, drove most of the full garbage collections.
   const key = partitionNumberKey(state.key, baseOffset);
   const store = context.store;
-  store.put(LOG_TABLES.batches, key, batch, { handedOver: true });
+  store.put(LOG_TABLES.batches, key, records, { handedOver: true });
   store.put(LOG_TABLES.batchInfo, key, encodeBatchInfo({
     recordCount: header.recordCount, sizeBytes: records.length, maxTimestamp: header.maxTimestamp, appendTimeMs: timestampMs,
   }));

@@ -2,7 +2,7 @@
 // applies synchronously), so they see exactly the committed, applied state: every stored batch
 // lies below the high watermark.
 import { KAFKA_ERROR } from '../../protocol/kafka/errors.ts';
-import { decodeRecords, readRecordBatches } from '../../protocol/kafka/record-batch.ts';
+import { decodeRecords, readRecordBatches, setBaseOffset } from '../../protocol/kafka/record-batch.ts';
 import type { KafkaRecord } from '../../protocol/kafka/record-batch.ts';
 import { readUint64 } from '../kv/encoding.ts';
 import type { OrderedStore } from '../store.ts';
@@ -68,12 +68,29 @@ export function readPartition(store: OrderedStore, state: PartitionState, fromOf
     keys.push(Uint8Array.from(entry.key));
     bytes += size;
   }
+  return { ...base, errorCode: KAFKA_ERROR.NONE, records: copyBatches(store, state, keys), batchCount: keys.length };
+}
+
+/**
+ * The stored batches under `keys`, copied out one after the other, each with its base offset (the
+ * number in its key) written into its header: batches are stored as the producer sent them
+ * (append.ts), and the CRC does not cover that field.
+ */
+function copyBatches(store: OrderedStore, state: PartitionState, keys: readonly Uint8Array[]): Uint8Array {
   const batches = keys.map((key) => {
     const batch = store.get(LOG_TABLES.batches, key);
     if (batch === undefined) throw new Error(`log: batch info without a batch in ${state.topic.name}-${state.index} at ${numberAfterPartition(key)}`);
     return batch;
   });
-  return { ...base, errorCode: KAFKA_ERROR.NONE, records: batches.length === 1 ? Uint8Array.from(batches[0]!) : Buffer.concat(batches), batchCount: batches.length };
+  const total = batches.reduce((sum, batch) => sum + batch.length, 0);
+  const records = new Uint8Array(total);
+  let position = 0;
+  for (const [index, batch] of batches.entries()) {
+    records.set(batch, position);
+    setBaseOffset(records, position, BigInt(numberAfterPartition(keys[index]!)));
+    position += batch.length;
+  }
+  return records;
 }
 
 /** The base offset of the stored batch containing `offset` (the greatest base offset <= it). */
