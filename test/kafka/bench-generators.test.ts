@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import { runConsumeLoad } from '../../src/cli/bench/kafka-load.ts';
 import { runLeanConsumeLoad } from '../../src/cli/bench/lean-consumer.ts';
 import { runLeanProduceLoad } from '../../src/cli/bench/lean-producer.ts';
-import { TestCluster } from './cluster.ts';
+import { findLeader } from '../../src/cli/bench/lean-connection.ts';
+import { TestCluster, waitFor } from './cluster.ts';
 
 process.env['KAFKAJS_NO_PARTITIONER_WARNING'] = '1';
 process.removeAllListeners('warning');
@@ -84,4 +85,19 @@ test('the lean producer follows a leader that moves mid-run: a few refused reque
   const read = await runLeanConsumeLoad({ brokers: cluster.bootstrapFromFollower(), topic: 'bench-moves', messages: 10_000_000, timeoutMs: 30_000 });
   // A refused request may still have been committed, so the topic may hold more than was acknowledged.
   assert.ok(read.messages >= figures.messages && figures.messages > 0, `${figures.messages} acknowledged, ${read.messages} read`);
+});
+
+// Last: it leaves the cluster with another leader, perhaps.
+test('the lean generators wait while the cluster elects a leader instead of failing at once', async () => {
+  const [first, second] = cluster.followers();
+  // No two members can reach each other: no quorum, so no leader anywhere.
+  cluster.network.partition([cluster.leader().id], [first!.id], [second!.id]);
+  await waitFor(() => cluster.members.every((member) => member.raft.raftStatus().leaderId === 0), 'no member to know a leader', 15_000);
+  const finding = findLeader([first!.kafka], 'bench');
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  cluster.network.heal();
+  const layout = await finding;
+  const leader = await cluster.waitForLeader();
+  assert.equal(layout.leader, leader.kafka);
+  assert.deepEqual(layout.partitions, [0, 1, 2]);
 });

@@ -79,7 +79,7 @@ export interface TopicLayout {
   readonly partitions: readonly number[];
 }
 
-export async function topicLayout(brokers: readonly string[], topic: string): Promise<TopicLayout> {
+async function topicLayout(brokers: readonly string[], topic: string): Promise<TopicLayout> {
   const connection = await KafkaConnection.open(brokers[0]!);
   try {
     const frame = encodeRequestFrame(0, 'cairn-bench', METADATA_VERSION, { apiKey: API_KEY.Metadata, message: { topics: [{ name: topic }], allowAutoTopicCreation: false } } as never);
@@ -97,18 +97,34 @@ export async function topicLayout(brokers: readonly string[], topic: string): Pr
 const LEADER_MOVES_MAX = 10;
 /** Time for an election to finish before asking who leads now. */
 const LEADER_MOVE_WAIT_MS = 200;
+/** How long to keep asking while no broker names a leader (an election, a topic being created). */
+const LEADER_LOOKUP_MS = 10_000;
+const LEADER_LOOKUP_RETRY_MS = 200;
 
-/** After the `move`th leader move of a run and a pause, asks each broker in turn (one may be the node that just failed) for the topic's layout. */
+/**
+ * The topic's layout from the first broker that names a leader, asking each in turn (one may be
+ * the node that just failed) and again every 200 ms while none does, for up to 10 s: right after
+ * heavy load the cluster may be electing a leader, and a load generator must not fail on that.
+ */
+export async function findLeader(brokers: readonly string[], topic: string): Promise<TopicLayout> {
+  const deadline = performance.now() + LEADER_LOOKUP_MS;
+  for (;;) {
+    let lastError: unknown;
+    for (const broker of brokers) {
+      try {
+        return await topicLayout([broker], topic);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    if (performance.now() + LEADER_LOOKUP_RETRY_MS > deadline) throw lastError;
+    await new Promise((resolve) => setTimeout(resolve, LEADER_LOOKUP_RETRY_MS));
+  }
+}
+
+/** After the `move`th leader move of a run and a pause for the election, the topic's layout. */
 export async function findMovedLeader(brokers: readonly string[], topic: string, move: number): Promise<TopicLayout> {
   if (move > LEADER_MOVES_MAX) throw new Error(`${topic}: the partitions' leader moved ${LEADER_MOVES_MAX} times in one run; is the cluster stable?`);
   await new Promise((resolve) => setTimeout(resolve, LEADER_MOVE_WAIT_MS));
-  let lastError: unknown;
-  for (const broker of brokers) {
-    try {
-      return await topicLayout([broker], topic);
-    } catch (error) {
-      lastError = error;
-    }
-  }
-  throw lastError;
+  return findLeader(brokers, topic);
 }

@@ -10,7 +10,7 @@ import { API_KEY, KAFKA_ERROR, encodeRequestFrame, decodeRecords, readRecordBatc
 import type { FetchResponse, ListOffsetsResponse } from '../../protocol/kafka/index.ts';
 import type { ConsumeLoadOptions, LoadFigures } from './kafka-load.ts';
 import { loadFigures } from './kafka-load.ts';
-import { KafkaConnection, findMovedLeader, topicLayout } from './lean-connection.ts';
+import { KafkaConnection, findLeader, findMovedLeader } from './lean-connection.ts';
 
 const FETCH_VERSION = 11;
 const LIST_OFFSETS_VERSION = 1;
@@ -100,7 +100,7 @@ async function fetchOnce(connection: KafkaConnection, topic: string, cursors: Pa
 
 /** Reads the topic from its first offsets to the ends it had at the start, as fast as the broker serves it. */
 export async function runLeanConsumeLoad(options: ConsumeLoadOptions): Promise<LoadFigures> {
-  const layout = await topicLayout(options.brokers, options.topic);
+  const layout = await findLeader(options.brokers, options.topic);
   let connection = await KafkaConnection.open(layout.leader);
   const tally = { messages: 0, bytes: 0, errors: 0 };
   let leaderMoves = 0;

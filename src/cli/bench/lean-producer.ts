@@ -9,7 +9,7 @@ import { API_KEY, KAFKA_ERROR, buildRecordBatch, encodeRequestFrame } from '../.
 import type { ProduceResponse } from '../../protocol/kafka/index.ts';
 import type { ProduceFigures, ProduceLoadOptions } from './kafka-load.ts';
 import { ensureTopic } from './kafka-load.ts';
-import { KafkaConnection, findMovedLeader, topicLayout } from './lean-connection.ts';
+import { KafkaConnection, findLeader, findMovedLeader } from './lean-connection.ts';
 
 const PRODUCE_VERSION = 7;
 
@@ -28,7 +28,7 @@ class LeaderConnection {
   }
 
   static async open(brokers: readonly string[], topic: string): Promise<LeaderConnection> {
-    return new LeaderConnection(brokers, topic, await KafkaConnection.open((await topicLayout(brokers, topic)).leader));
+    return new LeaderConnection(brokers, topic, await KafkaConnection.open((await findLeader(brokers, topic)).leader));
   }
 
   /** Called by a sender that saw `stale` fail; senders that saw the same connection share one look-up. */
