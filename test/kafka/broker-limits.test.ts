@@ -1,20 +1,20 @@
 // The broker's bounds: requests in flight per connection and in total (reading pauses, nothing is
-// dropped, answers stay in order), the maximum frame size, and idle connections; and a broker
-// listening before its node runs (how CairnNode starts it).
+// dropped, answers stay in order), the bytes of a Fetch answer, the maximum frame size, and idle
+// connections; and a broker listening before its node runs (how CairnNode starts it).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KAFKA_ERROR } from '../../src/protocol/kafka/index.ts';
 import { KafkaBroker } from '../../src/server/kafka/index.ts';
 import { TestCluster, waitFor } from './cluster.ts';
 import { RawKafkaClient } from './raw-client.ts';
-import { batchOf, createTopic, joinRequest, produceRequest } from './protocol-helpers.ts';
+import { batchOf, createTopic, fetchRequest, fetchedValues, joinRequest, produceRequest } from './protocol-helpers.ts';
 
 let cluster: TestCluster;
 
 before(async () => {
   cluster = await TestCluster.start({
     size: 1,
-    broker: { limits: { inFlightRequestsPerConnectionMax: 4, inFlightRequestsMax: 6, frameBytesMax: 64 * 1024, idleConnectionMs: 400, proposalBytesMax: 1024 } },
+    broker: { limits: { inFlightRequestsPerConnectionMax: 4, inFlightRequestsMax: 6, frameBytesMax: 64 * 1024, idleConnectionMs: 400, proposalBytesMax: 1024, fetchResponseBytesMax: 3000 } },
   });
 });
 
@@ -57,6 +57,28 @@ test('a Produce bigger than one proposal is split into several log entries, in o
     const answers = response.responses[0]!.partitionResponses;
     assert.deepEqual(answers.map((answer) => [answer.index, answer.errorCode, answer.baseOffset]), [[0, 0, 0n], [1, 0, 0n], [2, 0, 0n], [3, 0, 0n], [0, 0, 1n]]);
     assert.ok(member.raft.counters.proposalsCommitted - before >= 5, 'one entry per ~1 KiB of records');
+  } finally {
+    client.close();
+  }
+});
+
+test('a Fetch answer stops at the broker\'s byte limit, whatever the request allows, and the next Fetch goes on', async () => {
+  const member = cluster.members[0]!;
+  const client = await RawKafkaClient.connect(member.kafka);
+  try {
+    assert.equal(await createTopic(client, 'capped'), 0);
+    const value = (index: number): string => `${index}`.padEnd(600, '.');
+    for (let index = 0; index < 5; index++) {
+      const produced = await client.send(7, produceRequest('capped', 0, batchOf([value(index)])));
+      assert.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, 0);
+    }
+    const generous = { maxBytes: 10 * 1024 * 1024, partitionMaxBytes: 10 * 1024 * 1024 };
+    const first = (await client.send(11, fetchRequest('capped', 0, 0n, generous))).responses[0]!.partitions[0]!;
+    // Batches of 1,275 bytes: two fit in 3,000, a third would not.
+    assert.deepEqual(fetchedValues(first.records), [value(0), value(1)]);
+    assert.equal(first.highWatermark, 5n);
+    const next = (await client.send(11, fetchRequest('capped', 0, 2n, generous))).responses[0]!.partitions[0]!;
+    assert.deepEqual(fetchedValues(next.records), [value(2), value(3)]);
   } finally {
     client.close();
   }

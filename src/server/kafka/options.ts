@@ -63,7 +63,11 @@ export interface KafkaBrokerLimits {
   readonly idleConnectionMs: number;
   /** A Fetch never waits longer than this, whatever its max wait says. */
   readonly fetchWaitMsMax: number;
-  /** A Fetch response carries at most this many record bytes, whatever it asks for. */
+  /**
+   * A Fetch response carries at most this many record bytes, whatever it asks for (the first batch
+   * excepted, KIP-74). The leader reads and encodes a response in one go on its event loop, where
+   * Raft's heartbeats wait meanwhile, so this bounds how long one Fetch may hold them up.
+   */
   readonly fetchResponseBytesMax: number;
   /**
    * Bytes of records or offsets in one log command: a request carrying more is split into several
@@ -86,7 +90,9 @@ export const DEFAULT_KAFKA_BROKER_LIMITS: KafkaBrokerLimits = {
   inFlightBytesMax: 512 * 1024 * 1024,
   idleConnectionMs: 10 * 60 * 1000,
   fetchWaitMsMax: 30_000,
-  fetchResponseBytesMax: 64 * 1024 * 1024,
+  // 8 MiB: a 48 MiB answer (three partitions at a consumer's 16 MiB each) held a leader's event
+  // loop 150-630 ms here, long enough for its followers to elect another leader.
+  fetchResponseBytesMax: 8 * 1024 * 1024,
   proposalBytesMax: 4 * 1024 * 1024,
   requestTimeoutMsMax: 60_000,
   groupsMax: 10_000,
