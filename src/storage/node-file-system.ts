@@ -4,6 +4,7 @@ import { open, readdir, rename, unlink, mkdir, truncate, stat, readFile } from '
 import type { FileHandle } from 'node:fs/promises';
 import type { AppendHandle, FileSystem, WritableHandle } from './file-system.ts';
 import { StorageError } from './types.ts';
+import { WRITE_MODE } from './write-mode.ts';
 
 /** Turns an operating-system error into a StorageError a user can act on. */
 export function toStorageError(error: unknown, operation: string, path: string): StorageError {
@@ -54,13 +55,6 @@ class NodeAppendHandle implements AppendHandle {
   }
 }
 
-/**
- * Writes up to this size are made with a synchronous pwrite on the event loop: copying a few KiB
- * into the page cache takes microseconds, less than the thread-pool round trip of an asynchronous
- * write (about 15 µs measured, on every save). Larger writes go through the pool so that the event
- * loop never stalls copying megabytes.
- */
-const SYNCHRONOUS_WRITE_MAX_BYTES = 64 * 1024;
 /** Zeros are written in chunks of this size when allocating. */
 const ALLOCATE_CHUNK_BYTES = 1024 * 1024;
 
@@ -73,13 +67,17 @@ class NodeWritableHandle implements WritableHandle {
     this.handle = handle;
   }
 
+  /** Small writes run synchronously while the disk answers quickly (see write-mode.ts). */
   writeAt(offset: number, bytes: Uint8Array): Promise<void> {
-    if (bytes.byteLength <= SYNCHRONOUS_WRITE_MAX_BYTES) {
+    if (WRITE_MODE.synchronous(bytes.byteLength)) {
+      const startedAt = performance.now();
       try {
         this.writeSynchronously(offset, bytes);
         return Promise.resolve();
       } catch (error) {
         return Promise.reject(toStorageError(error, 'write to', this.path));
+      } finally {
+        WRITE_MODE.tookMs(performance.now() - startedAt);
       }
     }
     return guarded('write to', this.path, () => this.writeFully(offset, bytes));
