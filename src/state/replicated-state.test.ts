@@ -207,7 +207,8 @@ test('a damaged snapshot (any flipped byte, truncation, trailing data) is refuse
       damaged[position]! ^= flip;
       assert.throws(() => target.state.restore({ index: 40, term: 1, data: damaged }), /state snapshot/);
     }),
-    { numRuns: 200 },
+    // [230, 205] zeroes an entry's key length: once reached the store (an invariant) before the checksum.
+    { numRuns: 200, examples: [[230, 205]] },
   );
   assert.throws(() => target.state.restore({ index: 40, term: 1, data: whole.subarray(0, whole.length - 1) }), /state snapshot/);
   assert.throws(() => target.state.restore({ index: 40, term: 1, data: whole.subarray(0, 100) }), /state snapshot/);

@@ -128,6 +128,9 @@ export class SnapshotParser {
     if (type === ENTRY && this.#inTable) {
       if (position + 9 > bytes.length) return 0;
       const keyLength = bytes.readUInt32BE(position + 1);
+      // No store holds an empty key: a zero length is damage, found here rather than by the store
+      // (the checksum is only checked at the end).
+      if (keyLength === 0) throw new Error(`state snapshot: malformed record (an entry with an empty key) at offset ${this.#offset + position}`);
       const valueLength = bytes.readUInt32BE(position + 5);
       const end = position + 9 + keyLength + valueLength;
       if (end > bytes.length) return 0;
