@@ -2,9 +2,9 @@
 // cache usually takes microseconds, less than the thread-pool round trip of an asynchronous write
 // (measured: about 15 µs per save; a node's single-worker KV puts ran 8-15% faster with it on a
 // busy 2-core machine). But while another process makes the kernel write back GBs, a 59 KiB pwrite
-// took 57-73 ms on a follower's event loop (strace -T), and in the Kafka benchmark the nodes'
-// loops stood still for 300-975 ms at the same moments: no heartbeats meanwhile, and leaders lost.
-// So one slow synchronous write sends the following ones through the pool for a while.
+// took 57-73 ms on a follower's event loop (strace -T), time in which the node sends no heartbeats
+// (a leader stalled that long for a few hundred ms more loses its followers). So one slow
+// synchronous write sends the following ones through the pool for a while.
 
 /** Writes larger than this always go through the pool (copying megabytes would stall the loop). */
 export const SYNCHRONOUS_WRITE_MAX_BYTES = 64 * 1024;
