@@ -15,7 +15,7 @@ import { serveConfiguration } from '../settings/node-options.ts';
 import type { ServeConfiguration } from '../settings/node-options.ts';
 import { SettingsError, effectiveSettings, resolveSettings } from '../settings/resolve.ts';
 import type { ResolvedSettings } from '../settings/resolve.ts';
-import { countBufferMemoryInHeapLimit } from '../v8-memory.ts';
+import { countBufferMemoryInHeapLimit, setHeapGrowthPercent } from '../v8-memory.ts';
 
 const FLUSH_TIMEOUT_MS = 1000;
 
@@ -109,6 +109,7 @@ async function runServe(command: Command): Promise<void> {
   const options = command.opts<{ printConfig?: boolean; json?: boolean }>();
   if (options.printConfig === true) return printConfig(settings, configuration, options.json === true);
   if (configuration.bufferMemoryInHeapLimit) countBufferMemoryInHeapLimit();
+  setHeapGrowthPercent(configuration.heapGrowthPercent);
   const pretty = configuration.logFormat === 'pretty' || (configuration.logFormat === 'auto' && process.stdout.isTTY === true);
   const logger = createLogger({ level: configuration.logLevel, pretty, base: configuration.node.name === undefined ? {} : { name: configuration.node.name } });
   for (const warning of configuration.warnings) logger.warn(warning);

@@ -3,6 +3,7 @@
 import { CairnNodeError, resolveNodeOptions } from '../../server/node/options.ts';
 import type { CairnNodeOptions } from '../../server/node/options.ts';
 import { NODE_OPTION_SOURCES } from './definitions.ts';
+import { HEAP_GROWTH_PERCENT_MAX } from '../v8-memory.ts';
 import { SettingsError, clusterSecretOf } from './resolve.ts';
 import type { ResolvedSettings } from './resolve.ts';
 
@@ -12,6 +13,8 @@ export interface ServeConfiguration {
   readonly logFormat: 'auto' | 'json' | 'pretty';
   /** Switch on V8's --external-memory-accounted-in-global-limit (src/cli/v8-memory.ts). */
   readonly bufferMemoryInHeapLimit: boolean;
+  /** V8's --heap-growing-percent, 0 for V8's own choice (src/cli/v8-memory.ts). */
+  readonly heapGrowthPercent: number;
   readonly warnings: readonly string[];
 }
 
@@ -87,5 +90,14 @@ export function serveConfiguration(settings: ResolvedSettings): ServeConfigurati
     logLevel: settings.values.get('logLevel') as string,
     logFormat: settings.values.get('logFormat') as ServeConfiguration['logFormat'],
     bufferMemoryInHeapLimit: settings.values.get('bufferMemoryInHeapLimit') as boolean,
+    heapGrowthPercent: heapGrowthPercentOf(settings),
   };
+}
+
+function heapGrowthPercentOf(settings: ResolvedSettings): number {
+  const percent = settings.values.get('heapGrowthPercent') as number;
+  if (percent < 0 || percent > HEAP_GROWTH_PERCENT_MAX) {
+    throw new SettingsError('heapGrowthPercent', settings.sources.get('heapGrowthPercent'), `must be between 0 and ${HEAP_GROWTH_PERCENT_MAX} (got ${percent})`);
+  }
+  return percent;
 }
