@@ -22,7 +22,7 @@ import {
   KIND_DELETE, KIND_PUT, decodeKeyRecord, decodeLeaseRecord, encodeHistoryRecord, encodeKeyRecord, encodeLeaseRecord,
 } from './records.ts';
 import type { KeyRecord, KeyValue, LeaseRecord } from './records.ts';
-import { COMPACTION_STEP_ENTRIES, compactStep } from './compaction.ts';
+import { COMPACTION_STEP_ENTRIES, compactStep, LatestBelowMemo } from './compaction.ts';
 import {
   KV_TABLES, KV_TABLE_NAMES, META_COMPACT_CURSOR, META_COMPACT_REVISION, META_LEASE_COUNT, META_REVISION, toKeyValue, visibleSegments,
 } from './tables.ts';
@@ -136,6 +136,8 @@ export class KvState implements StateModule<KvResult> {
   /** #revision or #leaseCount changed in this batch: written once, in beforeCommit(). */
   #metaDirty = false;
   #compactionPending = false;
+  /** Speeds up physical compaction; derived from the store, so cleared whenever the state is reloaded. */
+  readonly #compactionMemo = new LatestBelowMemo();
   #pending: { events: KvEvent[]; granted: LeaseInfo[]; revoked: number[]; restored: boolean } = emptyPending();
   #listeners = new Set<KvListener>();
 
@@ -220,7 +222,7 @@ export class KvState implements StateModule<KvResult> {
 
   afterEntry(_entry: AppliedEntry): void {
     if (!this.#compactionPending) return;
-    compactStep(this.#store, this.#compactRevision, this.#compactionStepEntries);
+    compactStep(this.#store, this.#compactRevision, this.#compactionStepEntries, this.#compactionMemo);
     this.#compactionPending = this.compactionPending();
   }
 
@@ -263,6 +265,7 @@ export class KvState implements StateModule<KvResult> {
     this.#leaseCount = this.#readMeta(META_LEASE_COUNT);
     this.#metaDirty = false;
     this.#compactionPending = this.compactionPending();
+    this.#compactionMemo.clear();
   }
 
   #readMeta(key: Uint8Array): number {
